@@ -1,0 +1,45 @@
+/* `maskkv` — the command-line entry point: dispatches to a sub-command and
+ * turns a failure into one line on stderr and a non-zero exit code. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const mkv_command commands[] = {
+    {"info", cmd_info, "describe a model (.gguf file or HF directory)"},
+    {"convert", cmd_convert, "convert an HF checkpoint directory to GGUF"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text"},
+    {"detokenize", cmd_detokenize, "print the text of token ids"},
+    {"forward", cmd_forward, "run the transformer on token ids and write logits"},
+    {"generate", cmd_generate, "generate text by masked-diffusion denoising"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: maskkv <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`maskkv <command> --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return MKV_ERR_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        mkv_clear_error();
+        mkv_status status = commands[i].run(argc - 2, argv + 2);
+        if (status != MKV_OK) {
+            const char *message = mkv_last_error();
+            fprintf(stderr, "maskkv %s: error: %s\n", commands[i].name, message[0] ? message : "failed");
+        }
+        return (int)status;
+    }
+    fprintf(stderr, "maskkv: error: unknown command '%s' (try `maskkv --help`)\n", argv[1]);
+    return MKV_ERR_USAGE;
+}

@@ -1,0 +1,67 @@
+/* Compute kernels. Each has a plain scalar reference (`_ref`) beside the fast
+ * path; the fast path is chosen at run time from the CPU's features (AVX2/FMA,
+ * AVX-512, AVX-512-BF16) and runs on the OpenMP thread count. Results are
+ * independent of the thread count (each output element is reduced by one
+ * thread in a fixed order). */
+#ifndef MKV_KERNELS_H
+#define MKV_KERNELS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "maskkv.h"
+
+/* ---- matrix multiply:  y[n][out] = x[n][in] . W^T  (+ bias[out])
+ * W has ne[0] = in, ne[1] = out (PyTorch's Linear weight [out][in]), any
+ * supported dtype; x is f32 row-major with row stride `in`, y row stride `out`. */
+void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
+void mkv_matmul_ref(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
+
+/* ---- norms, activations, positions */
+void mkv_rmsnorm(float *out, const float *x, const float *weight, int64_t n_rows, int dim, float eps);
+/* out[i] = silu(gate[i]) * up[i] (in place allowed: out == gate). */
+void mkv_swiglu(float *out, const float *gate, const float *up, int64_t n);
+/* Rotates n_heads heads of head_dim in each of n_rows rows (row r starts at
+ * x + r*row_stride, head h at + h*head_dim) by position positions[r]. */
+void mkv_rope(float *x, int64_t n_rows, int64_t row_stride, int n_heads, int head_dim, const int32_t *positions,
+              float theta, mkv_rope_style style);
+void mkv_softmax(float *x, int64_t n);
+
+/* ---- bidirectional attention, tiled with online softmax (no n x n buffer)
+ * Each KV head has its own key/value set (its own length): after eviction the
+ * heads keep different prompt tokens. Key j of KV head g is at
+ * kv[g].k + j*kv[g].stride (same for v). Query head h uses KV head
+ * h / (n_heads / n_kv_heads). */
+typedef struct {
+    const float *k;
+    const float *v;
+    int64_t n_keys;
+    int64_t stride;          /* floats between consecutive keys/values */
+} mkv_kv_head_view;
+
+typedef struct {
+    const float *q;          /* query i, head h at q + i*q_stride + h*head_dim */
+    int64_t n_q;
+    int64_t q_stride;
+    float *out;              /* same layout as q, with out_stride */
+    int64_t out_stride;
+    int n_heads, n_kv_heads, head_dim;
+    const mkv_kv_head_view *kv; /* [n_kv_heads] */
+    float scale;             /* usually 1/sqrt(head_dim) */
+    /* Mask-Voting (optional): when vote_query != NULL, for every query head h
+     * and key j of its KV head: vote_sums[h][j] += sum over queries i with
+     * vote_query[i] != 0 of softmax_j(scale * q_i.k_j). Accumulated from the
+     * tiles; the probability matrix is never stored. */
+    const uint8_t *vote_query;
+    float **vote_sums;       /* [n_heads] arrays of kv[h/group].n_keys floats */
+} mkv_attention_args;
+
+void mkv_attention(const mkv_attention_args *args);
+void mkv_attention_ref(const mkv_attention_args *args);
+
+/* Which SIMD path mkv_matmul / mkv_attention use ("avx512bf16", "avx512", "avx2", "scalar"). */
+const char *mkv_kernels_isa(void);
+/* Forces a path (tests, benchmarks); returns false if the CPU lacks it. */
+bool mkv_kernels_force_isa(const char *isa);
+
+#endif

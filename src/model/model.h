@@ -1,0 +1,59 @@
+/* The in-memory model description shared by both sources (GGUF, HF dir):
+ * hyper-parameters, special ids, chat template, tokenizer, and weight views
+ * that point into the memory-mapped files (no copy at load). */
+#ifndef MKV_MODEL_H
+#define MKV_MODEL_H
+
+#include "maskkv.h"
+#include "model/arch.h"
+#include "util/mapped_file.h"
+
+typedef enum { MKV_SOURCE_GGUF = 0, MKV_SOURCE_HF_DIR = 1 } mkv_model_source;
+
+typedef struct {
+    const mkv_tensor *attn_norm;        /* [d_model]                       */
+    const mkv_tensor *wq, *wk, *wv;     /* [d_model -> n_heads*hd], [.. -> n_kv_heads*hd] */
+    const mkv_tensor *bq, *bk, *bv;     /* biases or NULL (Dream has them) */
+    const mkv_tensor *wo;               /* [n_heads*hd -> d_model]         */
+    const mkv_tensor *ffn_norm;         /* [d_model]                       */
+    const mkv_tensor *ffn_gate, *ffn_up;/* [d_model -> d_ff]               */
+    const mkv_tensor *ffn_down;         /* [d_ff -> d_model]               */
+} mkv_layer_weights;
+
+struct mkv_model {
+    mkv_hparams hp;
+    const mkv_arch_desc *arch;
+    mkv_model_source source;
+    char path[1024];
+
+    mkv_tensor *tensors;                /* every tensor of the file(s), GGUF names */
+    int n_tensors;
+    const mkv_tensor *tok_embd;         /* [d_model, n_vocab] (ne order)   */
+    const mkv_tensor *output_norm;      /* [d_model]                       */
+    const mkv_tensor *output;           /* LM head [d_model -> n_vocab]    */
+    mkv_layer_weights *layers;          /* n_layers                        */
+
+    char *chat_template;                /* Jinja source from the file, or NULL */
+    mkv_tokenizer *tokenizer;           /* NULL when the source carries none */
+
+    mkv_mapped_file *mappings;          /* files kept mapped while the model lives */
+    int n_mappings;
+    void **owned_buffers;               /* e.g. converted/permuted copies  */
+    int n_owned_buffers;
+};
+
+/* Looks a tensor up by its GGUF name ("blk.3.attn_q.weight"); NULL if absent. */
+const mkv_tensor *mkv_model_find_tensor(const mkv_model *model, const char *name);
+
+/* Total parameter count and bytes of tensor data. */
+int64_t mkv_model_n_params(const mkv_model *model);
+size_t mkv_model_n_bytes(const mkv_model *model);
+
+/* Validates every weight's shape against the hyper-parameters and fills
+ * tok_embd/output/layers; called by both loaders. */
+mkv_status mkv_model_bind_weights(mkv_model *model);
+
+/* Scans every weight for NaN/Inf (`--check-weights`). */
+mkv_status mkv_model_check_weights(const mkv_model *model);
+
+#endif

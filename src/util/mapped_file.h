@@ -1,0 +1,20 @@
+/* Read-only memory mapping of a whole file (weights are never copied at load). */
+#ifndef MKV_MAPPED_FILE_H
+#define MKV_MAPPED_FILE_H
+
+#include <stddef.h>
+
+#include "maskkv.h"
+
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+} mkv_mapped_file;
+
+mkv_status mkv_map_file(const char *path, mkv_mapped_file *out);
+void mkv_unmap_file(mkv_mapped_file *file);
+
+/* Reads a whole (small) file into a NUL-terminated malloc'd buffer. */
+mkv_status mkv_read_text_file(const char *path, size_t max_bytes, char **out_text, size_t *out_len);
+
+#endif
