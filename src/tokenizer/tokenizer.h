@@ -30,6 +30,17 @@ mkv_status mkv_tokenize(const mkv_tokenizer *tok, const char *text, size_t len, 
  * an MKV_ERR_INPUT error. */
 mkv_status mkv_detokenize(const mkv_tokenizer *tok, const int32_t *ids, int n, char **out_text, size_t *out_len);
 
+/* Vocabulary access (GGUF export, `info`). Token text is the byte-level
+ * unicode form stored in tokenizer.json / tokenizer.ggml.tokens. Token types
+ * use llama.cpp's numbering: 1 normal, 3 control (special added), 4 user-defined. */
+const char *mkv_tokenizer_token_text(const mkv_tokenizer *tok, int32_t id);
+int mkv_tokenizer_token_type(const mkv_tokenizer *tok, int32_t id);
+int mkv_tokenizer_n_merges(const mkv_tokenizer *tok);
+/* Merge i (by rank) as "left right", the GGUF tokenizer.ggml.merges form. */
+const char *mkv_tokenizer_merge(const mkv_tokenizer *tok, int index);
+/* tokenizer.ggml.pre name of the pre-tokenizer ("llama-bpe", "qwen2", "gpt-2", ...). */
+const char *mkv_tokenizer_pre_name(const mkv_tokenizer *tok);
+
 /* Chat templates of LLaDA-Instruct and Dream-Instruct (SPEC §1), recognised
  * from a file's Jinja template or chosen by architecture. */
 typedef enum { MKV_CHAT_NONE = 0, MKV_CHAT_LLADA = 1, MKV_CHAT_DREAM = 2 } mkv_chat_kind;
