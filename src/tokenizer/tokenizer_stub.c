@@ -1,4 +1,4 @@
-/* TEMPORARY: replaced by the real tokenizer (src/tokenizer/*.c). */
+/* TEMPORARY: replaced by the real tokenizer in src/tokenizer/. */
 #include "tokenizer/tokenizer.h"
 
 mkv_status mkv_tokenizer_load_json(const char *path, mkv_tokenizer **out) {
