@@ -1,0 +1,60 @@
+/* Prompt-KV eviction policies: a selector (which prompt tokens a head keeps)
+ * x a layer allocation (how many per layer) x a head allocation (how many per
+ * head). MaskKV = maskvote x boundary x preference (SPEC §4); the paper's
+ * baselines are other rows of the same table (SPEC §5).
+ *
+ * The engine drives a policy during a "selection pass" (the first step, and
+ * each prompt refresh): it runs the forward over all positions with the
+ * policy as observer. Offline layer budgets let the policy evict each layer
+ * right after its attention (the full prompt K/V of one layer at a time);
+ * online allocations keep the scores of every layer and evict in finish(). */
+#ifndef MKV_EVICT_H
+#define MKV_EVICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache/kv_store.h"
+#include "model/forward.h"
+
+typedef enum { MKV_SELECT_MASKVOTE, MKV_SELECT_SNAPKV, MKV_SELECT_STREAMING, MKV_SELECT_RANDOM, MKV_SELECT_FULL } mkv_selector;
+typedef enum {
+    MKV_LAYERS_UNIFORM, MKV_LAYERS_PYRAMID, MKV_LAYERS_SQUEEZE, MKV_LAYERS_BOUNDARY, MKV_LAYERS_BOUNDARY_ONLINE
+} mkv_layer_alloc;
+typedef enum { MKV_HEADS_UNIFORM, MKV_HEADS_ADAKV, MKV_HEADS_PREFERENCE } mkv_head_alloc;
+
+typedef struct {
+    mkv_selector selector;
+    mkv_layer_alloc layer_alloc;
+    mkv_head_alloc head_alloc;
+    int budget;              /* B: average kept prompt pairs per head per layer */
+    double alpha;            /* preference head allocation (Eq. 15), default 0.1 */
+    double beta;             /* boundary layer allocation, default 0.4           */
+    double pyramid_beta;     /* PyramidKV, default 20                            */
+    double adakv_safeguard;  /* AdaKV, default 0.2                               */
+    double squeeze_low_share;/* SqueezeAttention: least important group, 0.4     */
+    int window;              /* SnapKV observation window, default 32            */
+    int pool_kernel;         /* SnapKV max-pool kernel, default 7                */
+    int boundary_size;       /* layers at each end in the boundary group, 1      */
+    int sink_tokens;         /* StreamingLLM sinks, default 4                    */
+    uint64_t seed;           /* random selector                                  */
+    const double *layer_importance; /* offline profile [n_layers] or NULL         */
+} mkv_evict_config;
+
+void mkv_evict_config_defaults(mkv_evict_config *config);
+
+typedef struct mkv_evict_policy mkv_evict_policy;
+
+mkv_status mkv_evict_policy_create(const mkv_evict_config *config, const mkv_hparams *hp, int n_prompt, int n_total,
+                                   mkv_evict_policy **out);
+void mkv_evict_policy_free(mkv_evict_policy *policy);
+/* Fills `observer` for a selection pass over positions 0..n_total-1 whose
+ * token ids are `tokens` (mask_id marks the voting mask queries). */
+mkv_status mkv_evict_prepare_pass(mkv_evict_policy *policy, const int32_t *tokens, int32_t mask_id,
+                                  mkv_forward_observer *observer);
+/* After the pass: evicts every layer not yet evicted (online allocations). */
+mkv_status mkv_evict_finish_pass(mkv_evict_policy *policy, mkv_kv_store *store);
+/* Kept prompt pairs per layer (sum over KV heads) after the last pass. */
+const int64_t *mkv_evict_kept_per_layer(const mkv_evict_policy *policy);
+
+#endif

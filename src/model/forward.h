@@ -1,0 +1,92 @@
+/* The bidirectional transformer forward pass (LLaDA and Dream), over a chosen
+ * set of "active" positions against the K/V held in a kv_store.
+ *
+ * One step of the denoising loop calls mkv_forward with the positions whose
+ * hidden states it recomputes (all of them without a cache; the current block
+ * and beyond with the prefix cache; the response with dLLM-Cache/MaskKV). The
+ * active rows' K/V are written into the store, then every active query attends
+ * to all K/V rows its head holds (kept prompt rows + dynamic rows).
+ *
+ * Per layer (pre-norm):
+ *   h   = x + Wo . Attn(rope(Wq.n1(x)), rope(Wk.n1(x)), Wv.n1(x))
+ *   out = h + Wdown . (silu(Wgate.n2(h)) * Wup.n2(h))
+ */
+#ifndef MKV_FORWARD_H
+#define MKV_FORWARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache/kv_store.h"
+#include "model/model.h"
+
+/* Every activation buffer, sized once for max_rows active positions. */
+typedef struct {
+    int max_rows;
+    int ffn_chunk_rows;      /* the FFN runs over row chunks of this size   */
+    float *x;                /* [max_rows][d_model] residual stream         */
+    float *xn;               /* [max_rows][d_model] normalised input        */
+    float *q;                /* [max_rows][n_heads*head_dim]                */
+    float *k, *v;            /* [max_rows][n_kv_heads*head_dim]             */
+    float *att;              /* [max_rows][n_heads*head_dim]                */
+    float *proj;             /* [max_rows][d_model] sub-layer outputs       */
+    float *ffn_gate, *ffn_up;/* [ffn_chunk_rows][d_ff]                      */
+    size_t bytes;
+} mkv_workspace;
+
+mkv_status mkv_workspace_init(mkv_workspace *ws, const mkv_hparams *hp, int max_rows);
+void mkv_workspace_free(mkv_workspace *ws);
+
+/* Optional observers of a forward pass (eviction policies, calibration). */
+typedef struct {
+    /* Mask-Voting: rows (indices into the active set) whose attention
+     * probabilities are summed per key; NULL = no voting. */
+    const uint8_t *vote_rows;
+    /* Called before layer `layer` stores its K/V (e.g. to give an evicted
+     * layer its full prompt rows back for a refresh pass). */
+    mkv_status (*before_layer)(void *ctx, int layer, mkv_kv_store *store);
+    /* Called after layer `layer`'s attention with vote_sums[h][j] for query
+     * head h over the rows of its KV head (fixed rows first, then dynamic).
+     * May evict rows of that layer from the store. */
+    mkv_status (*after_attention)(void *ctx, int layer, mkv_kv_store *store, float *const *vote_sums);
+    void *ctx;
+    /* Layer importance (SPEC §4): importance[l] = 1 - mean over active rows of
+     * cos(h_in, h_in + attention output). NULL = not measured. */
+    double *layer_importance;
+    /* dLLM-Cache: when non-NULL, the attention output (after Wo) and FFN output
+     * of active rows at positions >= response_start are stored at
+     * [layer][(position - response_start) * d_model]. */
+    float **attn_out_cache;
+    float **ffn_out_cache;
+    int response_start;
+} mkv_forward_observer;
+
+/* tokens: the whole sequence (token id per position).
+ * rows: the active positions, strictly increasing, n_rows <= ws->max_rows.
+ * logit_rows: positions (each active) whose final hidden state goes through the
+ * LM head; logits [n_logit_rows][n_vocab]. */
+mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *store, const int32_t *tokens,
+                       const int32_t *rows, int n_rows, const mkv_forward_observer *observer,
+                       const int32_t *logit_rows, int n_logit_rows, float *logits);
+
+/* ---- the pieces mkv_forward is made of (dLLM-Cache's partial update reuses them) */
+/* x[i] = embedding of tokens[rows[i]] */
+void mkv_embed_rows(const mkv_model *model, const int32_t *tokens, const int32_t *rows, int n_rows, float *x);
+/* q, k, v of n rows of normalised input xn (biases, RoPE at positions rows). */
+void mkv_qkv(const mkv_model *model, int layer, const float *xn, const int32_t *rows, int n_rows, float *q, float *k,
+             float *v);
+/* Writes k, v rows into the store at their positions' rows. */
+mkv_status mkv_store_kv_rows(mkv_kv_store *store, int layer, const float *k, const float *v, const int32_t *rows,
+                             int n_rows);
+/* Attention of n_rows queries q against the layer's store; out [n_rows][n_heads*hd]. */
+mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
+                      float *out, const uint8_t *vote_rows, float **vote_sums);
+/* out = FFN(rmsnorm(h)) for n rows, using the workspace's chunk buffers. */
+void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *h, int n_rows, float *out);
+/* logits for n rows of final hidden states x. */
+void mkv_lm_head(const mkv_model *model, mkv_workspace *ws, const float *x, int n_rows, float *logits);
+
+/* Bytes the forward pass would allocate for `max_rows` (workspace + scratch). */
+size_t mkv_forward_workspace_bytes(const mkv_hparams *hp, int max_rows);
+
+#endif
