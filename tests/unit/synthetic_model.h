@@ -1,0 +1,13 @@
+/* A small random-weight model built in memory (no file), for tests of the
+ * forward pass, the cache engine and the samplers. */
+#ifndef MKV_TEST_SYNTHETIC_MODEL_H
+#define MKV_TEST_SYNTHETIC_MODEL_H
+
+#include "model/model.h"
+
+/* arch LLaDA (NEOX RoPE, no biases) or Dream (GQA, q/k/v biases, shifted logits). */
+mkv_model *synthetic_model(mkv_arch arch, int n_layers, int d_model, int n_heads, int n_kv_heads, int d_ff, int n_vocab,
+                           unsigned seed);
+void synthetic_model_free(mkv_model *model);
+
+#endif
