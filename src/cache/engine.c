@@ -181,6 +181,12 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
                     memcpy(cached + h * hd, e->store.layers[l].heads[h].v + (size_t)r * hd, (size_t)hd * sizeof(float));
                 }
                 e->similarity[i] = (float)cosine(v_all + (size_t)i * kv_dim, cached, kv_dim);
+                /* as dLLM-Cache does, every response row's V is refreshed; K only for the selected */
+                for (int h = 0; h < hp->n_kv_heads; h++) {
+                    int r = mkv_kv_row(&e->store, l, h, rows[i]);
+                    memcpy(e->store.layers[l].heads[h].v + (size_t)r * hd, v_all + (size_t)i * kv_dim + h * hd,
+                           (size_t)hd * sizeof(float));
+                }
             }
             /* the n_sel_target least similar rows, in position order */
             n_sel = 0;

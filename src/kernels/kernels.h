@@ -26,6 +26,16 @@ void mkv_swiglu(float *out, const float *gate, const float *up, int64_t n);
 void mkv_rope(float *x, int64_t n_rows, int64_t row_stride, int n_heads, int head_dim, const int32_t *positions,
               float theta, mkv_rope_style style);
 void mkv_softmax(float *x, int64_t n);
+/* Scalar references of the four above (same arguments and semantics). */
+void mkv_rmsnorm_ref(float *out, const float *x, const float *weight, int64_t n_rows, int dim, float eps);
+void mkv_swiglu_ref(float *out, const float *gate, const float *up, int64_t n);
+void mkv_rope_ref(float *x, int64_t n_rows, int64_t row_stride, int n_heads, int head_dim, const int32_t *positions,
+                  float theta, mkv_rope_style style);
+void mkv_softmax_ref(float *x, int64_t n);
+/* RoPE angle of pair i at `position`: inv_freq = 1 / theta^(2i/head_dim) and
+ * angle = position * inv_freq, each step rounded to f32 as HF computes them
+ * (LLaDA's modeling code, Qwen2RotaryEmbedding). Both styles use it. */
+float mkv_rope_angle(int32_t position, int pair, int head_dim, float theta);
 
 /* ---- bidirectional attention, tiled with online softmax (no n x n buffer)
  * Each KV head has its own key/value set (its own length): after eviction the
