@@ -1,0 +1,240 @@
+/* Matrix-multiply benchmark: the machine's FMA peak (per core, all cores),
+ * memcpy bandwidth, and mkv_matmul GFLOP/s for each weight dtype at
+ * LLaDA-like shapes, 1 and 2 threads; with -DMKV_WITH_OPENBLAS also
+ * OpenBLAS sgemm on the same f32 shapes.
+ *
+ *   make BUILD=build-kern build-kern/bench/bench_gemm
+ *   ./build-kern/bench/bench_gemm [quick] [isa=avx512|avx2|scalar]
+ *   # with OpenBLAS (Debian: apt-get install libopenblas-dev):
+ *   CFLAGS=-DMKV_WITH_OPENBLAS LDLIBS=-lopenblas make BUILD=build-blas build-blas/bench/bench_gemm
+ *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build-blas/bench/bench_gemm
+ * Results and discussion: bench/KERNELS.md. */
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+#include "util/dtype.h"
+
+#ifdef MKV_WITH_OPENBLAS
+#include <cblas.h>
+#endif
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ------------------------------------------------------------ FMA peak */
+/* 16 independent accumulator chains (enough to cover FMA latency x 2
+ * pipes), acc = acc * a + b; FLOPs = 2 * lanes per FMA. */
+#define FMA_CHAINS 16
+__attribute__((target("avx512f"))) static float fma_loop_avx512(long iterations) {
+    __m512 acc[FMA_CHAINS];
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-6f);
+    for (int c = 0; c < FMA_CHAINS; c++) acc[c] = _mm512_set1_ps((float)c);
+    for (long i = 0; i < iterations; i++)
+#pragma GCC unroll 16
+        for (int c = 0; c < FMA_CHAINS; c++) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+    __m512 sum = acc[0];
+    for (int c = 1; c < FMA_CHAINS; c++) sum = _mm512_add_ps(sum, acc[c]);
+    return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_loop_avx2(long iterations) {
+    __m256 acc[FMA_CHAINS];
+    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
+    for (int c = 0; c < FMA_CHAINS; c++) acc[c] = _mm256_set1_ps((float)c);
+    for (long i = 0; i < iterations; i++)
+#pragma GCC unroll 16
+        for (int c = 0; c < FMA_CHAINS; c++) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
+    float lanes[8];
+    __m256 sum = acc[0];
+    for (int c = 1; c < FMA_CHAINS; c++) sum = _mm256_add_ps(sum, acc[c]);
+    _mm256_storeu_ps(lanes, sum);
+    return lanes[0] + lanes[7];
+}
+
+static volatile float sink;
+
+/* GFLOP/s of `threads` threads each running the loop (sum over threads). */
+static double fma_peak(bool avx512, int threads) {
+    const long iterations = 50000000;
+    double seconds = 0;
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp barrier
+        double start = now_seconds();
+        float r = avx512 ? fma_loop_avx512(iterations) : fma_loop_avx2(iterations);
+        double elapsed = now_seconds() - start;
+#pragma omp critical
+        {
+            sink += r;
+            if (elapsed > seconds) seconds = elapsed;
+        }
+    }
+    double flops = (double)iterations * FMA_CHAINS * (avx512 ? 16 : 8) * 2.0 * threads;
+    return flops / seconds * 1e-9;
+}
+
+/* --------------------------------------------------------- bandwidth */
+static double memcpy_bandwidth(int threads) {
+    const size_t bytes = (size_t)256 << 20;
+    char *src = malloc(bytes), *dst = malloc(bytes);
+    memset(src, 1, bytes);
+    memset(dst, 2, bytes);
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double start = now_seconds();
+#pragma omp parallel num_threads(threads)
+        {
+            size_t part = bytes / (size_t)threads, begin = part * (size_t)omp_get_thread_num();
+            memcpy(dst + begin, src + begin, part);
+        }
+        double elapsed = now_seconds() - start;
+        if (elapsed < best) best = elapsed;
+    }
+    free(src);
+    free(dst);
+    return 2.0 * (double)bytes / best * 1e-9; /* read + write */
+}
+
+/* --------------------------------------------------------------- GEMM */
+typedef struct {
+    int64_t n, in, out;
+    const char *what;
+} gemm_shape;
+
+static float *random_floats(int64_t count, unsigned seed) {
+    float *values = malloc((size_t)count * sizeof(float));
+    for (int64_t i = 0; i < count; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        values[i] = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+    }
+    return values;
+}
+
+/* Seconds per call: repeats until ~min_seconds have passed (after a warm-up). */
+static double time_matmul(float *y, const float *x, const gemm_shape *s, const mkv_tensor *w, double min_seconds) {
+    mkv_matmul(y, x, s->n, w, NULL);
+    int reps = 0;
+    double start = now_seconds(), elapsed;
+    do {
+        mkv_matmul(y, x, s->n, w, NULL);
+        reps++;
+        elapsed = now_seconds() - start;
+    } while (elapsed < min_seconds);
+    return elapsed / reps;
+}
+
+#ifdef MKV_WITH_OPENBLAS
+static double time_sgemm(float *y, const float *x, const gemm_shape *s, const float *w, double min_seconds) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->n, (int)s->out, (int)s->in, 1.0f, x, (int)s->in, w,
+                (int)s->in, 0.0f, y, (int)s->out);
+    int reps = 0;
+    double start = now_seconds(), elapsed;
+    do {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->n, (int)s->out, (int)s->in, 1.0f, x, (int)s->in,
+                    w, (int)s->in, 0.0f, y, (int)s->out);
+        reps++;
+        elapsed = now_seconds() - start;
+    } while (elapsed < min_seconds);
+    return elapsed / reps;
+}
+#endif
+
+int main(int argc, char **argv) {
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "quick") == 0) quick = true;
+        else if (strncmp(argv[i], "isa=", 4) == 0 && !mkv_kernels_force_isa(argv[i] + 4)) {
+            fprintf(stderr, "bench_gemm: this CPU has no %s path\n", argv[i] + 4);
+            return 2;
+        }
+    }
+    const int max_threads = omp_get_max_threads();
+    const bool have_avx512 = __builtin_cpu_supports("avx512f");
+    printf("kernel path: %s, threads available: %d\n", mkv_kernels_isa(), max_threads);
+    printf("\n## machine\n");
+    for (int t = 1; t <= max_threads; t++) {
+        if (have_avx512) printf("FMA peak avx512, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(true, t));
+        printf("FMA peak avx2,   %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(false, t));
+    }
+    for (int t = 1; t <= max_threads; t++)
+        printf("memcpy 256 MiB, %d thread(s): %6.1f GB/s (read + write)\n", t, memcpy_bandwidth(t));
+
+    const gemm_shape full_shapes[] = {
+        {1, 4096, 4096, "decode, 1 row"},
+        {16, 4096, 4096, "decode, 16 rows"},
+        {64, 4096, 4096, "64 rows"},
+        {256, 4096, 4096, "block of 256"},
+        {1024, 1024, 1024, "small square"},
+        {1024, 4096, 4096, "q/k/v/o projection"},
+        {1024, 4096, 12288, "ffn gate/up"},
+        {1024, 12288, 4096, "ffn down"},
+        {4096, 4096, 4096, "4k tokens"},
+    };
+    const gemm_shape quick_shapes[] = {
+        {1, 4096, 4096, "decode, 1 row"},
+        {256, 4096, 4096, "block of 256"},
+        {1024, 4096, 4096, "q/k/v/o projection"},
+    };
+    const gemm_shape *shapes = quick ? quick_shapes : full_shapes;
+    const int n_shapes = quick ? (int)(sizeof quick_shapes / sizeof quick_shapes[0])
+                               : (int)(sizeof full_shapes / sizeof full_shapes[0]);
+    const mkv_dtype dtypes[] = {MKV_TYPE_F32, MKV_TYPE_BF16, MKV_TYPE_F16, MKV_TYPE_Q8_0, MKV_TYPE_Q4_0};
+    const double min_seconds = quick ? 0.3 : 1.0;
+
+    printf("\n## mkv_matmul (%s): GFLOP/s (2 n in out per call); weight GB/s for n <= 64\n", mkv_kernels_isa());
+    printf("%-22s %5s %6s %6s %-5s %8s %8s", "shape", "n", "in", "out", "dtype", "1 thr", "GB/s");
+    if (max_threads > 1) printf(" %8s %8s", "2 thr", "GB/s");
+    printf("\n");
+    for (int s = 0; s < n_shapes; s++) {
+        const gemm_shape *shape = &shapes[s];
+        float *x = random_floats(shape->n * shape->in, 1);
+        float *w_f32 = random_floats(shape->in * shape->out, 2);
+        float *y = malloc((size_t)(shape->n * shape->out) * sizeof(float));
+        const double flops = 2.0 * (double)shape->n * (double)shape->in * (double)shape->out;
+        for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++) {
+            const mkv_dtype_traits *traits = mkv_dtype_info(dtypes[t]);
+            size_t bytes = mkv_dtype_row_bytes(dtypes[t], shape->in) * (size_t)shape->out;
+            void *w_bytes = malloc(bytes);
+            traits->from_float(w_f32, w_bytes, shape->in * shape->out);
+            mkv_tensor w = {.dtype = dtypes[t], .n_dims = 2, .ne = {shape->in, shape->out, 1, 1}, .data = w_bytes,
+                            .n_bytes = bytes};
+            printf("%-22s %5lld %6lld %6lld %-5s", shape->what, (long long)shape->n, (long long)shape->in,
+                   (long long)shape->out, traits->name);
+            for (int threads = 1; threads <= (max_threads > 1 ? 2 : 1); threads++) {
+                omp_set_num_threads(threads);
+                double seconds = time_matmul(y, x, shape, &w, min_seconds);
+                printf(" %8.1f", flops / seconds * 1e-9);
+                if (shape->n <= 64) printf(" %8.1f", (double)bytes / seconds * 1e-9);
+                else printf(" %8s", "");
+            }
+            omp_set_num_threads(max_threads);
+            printf("\n");
+            fflush(stdout);
+            free(w_bytes);
+        }
+#ifdef MKV_WITH_OPENBLAS
+        printf("%-22s %5lld %6lld %6lld %-5s", shape->what, (long long)shape->n, (long long)shape->in,
+               (long long)shape->out, "blas");
+        for (int threads = 1; threads <= (max_threads > 1 ? 2 : 1); threads++) {
+            openblas_set_num_threads(threads);
+            double seconds = time_sgemm(y, x, shape, w_f32, min_seconds);
+            printf(" %8.1f", flops / seconds * 1e-9);
+            if (shape->n <= 64) printf(" %8.1f", (double)shape->in * shape->out * 4 / seconds * 1e-9);
+            else printf(" %8s", "");
+        }
+        printf("   (OpenBLAS %s, sgemm f32)\n", openblas_get_config());
+#endif
+        free(x);
+        free(w_f32);
+        free(y);
+    }
+    return 0;
+}

@@ -1,0 +1,119 @@
+/* Attention benchmark: mkv_attention (tiled, online softmax) at LLaDA/Dream
+ * shapes, with and without Mask-Voting, 1 and 2 threads; the naive
+ * reference on the smallest shape for scale. FLOPs counted as
+ * 4 * n_q * n_keys * head_dim * n_heads (QK^T and PV), plus the voting
+ * pass's 2 * n_vote * n_keys * head_dim * n_heads.
+ *
+ *   make BUILD=build-kern build-kern/bench/bench_kernel_attention
+ *   ./build-kern/bench/bench_kernel_attention [isa=avx512|avx2|scalar]
+ * Results: bench/KERNELS.md. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct {
+    const char *what;
+    int n_heads, n_kv_heads, head_dim;
+    int64_t n_q, n_keys, n_vote;
+} attention_shape;
+
+static float *random_floats(int64_t count, unsigned seed) {
+    float *values = malloc((size_t)count * sizeof(float));
+    for (int64_t i = 0; i < count; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        values[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+    return values;
+}
+
+static double run(const attention_shape *s, bool reference, double min_seconds) {
+    const int64_t q_width = (int64_t)s->n_heads * s->head_dim, kv_width = (int64_t)s->n_kv_heads * s->head_dim;
+    float *q = random_floats(s->n_q * q_width, 1), *out = malloc((size_t)(s->n_q * q_width) * sizeof(float));
+    /* K and V as a forward pass stores them: [token][kv head][dim] */
+    float *k = random_floats(s->n_keys * kv_width, 2), *v = random_floats(s->n_keys * kv_width, 3);
+    mkv_kv_head_view *views = malloc((size_t)s->n_kv_heads * sizeof *views);
+    for (int g = 0; g < s->n_kv_heads; g++)
+        views[g] = (mkv_kv_head_view){k + (int64_t)g * s->head_dim, v + (int64_t)g * s->head_dim, s->n_keys, kv_width};
+    uint8_t *vote_query = NULL;
+    float **vote_sums = NULL;
+    if (s->n_vote) {
+        vote_query = calloc((size_t)s->n_q, 1);
+        for (int64_t i = s->n_q - s->n_vote; i < s->n_q; i++) vote_query[i] = 1; /* the response block votes */
+        vote_sums = malloc((size_t)s->n_heads * sizeof *vote_sums);
+        for (int h = 0; h < s->n_heads; h++) vote_sums[h] = calloc((size_t)s->n_keys, sizeof(float));
+    }
+    mkv_attention_args args = {.q = q, .n_q = s->n_q, .q_stride = q_width, .out = out, .out_stride = q_width,
+                               .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim,
+                               .kv = views, .scale = 1.0f / sqrtf((float)s->head_dim), .vote_query = vote_query,
+                               .vote_sums = vote_sums};
+    int reps = 0;
+    double start = now_seconds(), elapsed;
+    do {
+        if (reference) mkv_attention_ref(&args);
+        else mkv_attention(&args);
+        reps++;
+        elapsed = now_seconds() - start;
+    } while (elapsed < min_seconds);
+    if (vote_sums)
+        for (int h = 0; h < s->n_heads; h++) free(vote_sums[h]);
+    free(vote_sums);
+    free(vote_query);
+    free(views);
+    free(q);
+    free(out);
+    free(k);
+    free(v);
+    return elapsed / reps;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "isa=", 4) == 0 && !mkv_kernels_force_isa(argv[i] + 4)) {
+            fprintf(stderr, "bench_kernel_attention: this CPU has no %s path\n", argv[i] + 4);
+            return 2;
+        }
+    const attention_shape shapes[] = {
+        {"LLaDA 1k, no votes", 32, 32, 128, 1024, 1024, 0},
+        {"LLaDA 1k, 256 voters", 32, 32, 128, 1024, 1024, 256},
+        {"LLaDA 4k, 256 voters", 32, 32, 128, 4096, 4096, 256},
+        {"Dream 4k GQA 28/4", 28, 4, 128, 4096, 4096, 256},
+        {"32 rows vs 4k keys", 32, 32, 128, 32, 4096, 0},
+    };
+    const int max_threads = omp_get_max_threads();
+    printf("kernel path: %s\n", mkv_kernels_isa());
+    printf("%-22s %6s %6s %6s", "shape", "n_q", "keys", "votes");
+    for (int t = 1; t <= max_threads && t <= 2; t++) printf("   %d thr ms  GFLOP/s", t);
+    printf("\n");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const attention_shape *shape = &shapes[s];
+        double flops = 4.0 * (double)shape->n_q * (double)shape->n_keys * shape->head_dim * shape->n_heads +
+                       2.0 * (double)shape->n_vote * (double)shape->n_keys * shape->head_dim * shape->n_heads;
+        printf("%-22s %6lld %6lld %6lld", shape->what, (long long)shape->n_q, (long long)shape->n_keys,
+               (long long)shape->n_vote);
+        for (int t = 1; t <= max_threads && t <= 2; t++) {
+            omp_set_num_threads(t);
+            double seconds = run(shape, false, 1.0);
+            printf("   %9.2f %8.1f", seconds * 1e3, flops / seconds * 1e-9);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    omp_set_num_threads(1);
+    const attention_shape small = {"reference, 1 thread", 32, 32, 128, 1024, 1024, 256};
+    double seconds = run(&small, true, 1.0);
+    printf("%-22s %6lld %6lld %6lld   %9.2f %8.1f  (mkv_attention_ref)\n", small.what, (long long)small.n_q,
+           (long long)small.n_keys, (long long)small.n_vote, seconds * 1e3,
+           (4.0 * 1024 * 1024 * 128 * 32 + 2.0 * 256 * 1024 * 128 * 32) / seconds * 1e-9);
+    return 0;
+}
