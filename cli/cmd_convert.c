@@ -1,8 +1,437 @@
-#include "commands.h"
+/* `maskkv convert -i HF_DIR -o OUT.gguf --type f32|f16|bf16|q8_0|q4_0`:
+ * writes the GGUF that llama.cpp's convert_hf_to_gguf.py writes for the same
+ * checkpoint (classes LLaDAModel and DreamModel): the same metadata keys and
+ * value types, the same tensor names, the same q/k row permutation for LLaDA
+ * (LlamaModel.permute, so that llama.cpp's interleaved "NORM" RoPE applies),
+ * and the same type choice per tensor:
+ *   - 1-D tensors, *_norm.weight and anything not named *.weight stay F32;
+ *   - other tensors take --type; a quantized type whose block size does not
+ *     divide the row length falls back to F16 (gguf-py raises QuantError and
+ *     the converter falls back to F16).
+ * Tensors stream through a bounded buffer, one chunk of rows at a time.
+ *
+ * Not reproduced: general.* descriptive keys that the converter guesses from
+ * the model card and directory name (basename, finetune, version, license,
+ * sampling defaults); we write general.name (the directory name) and
+ * general.size_label from the parameter count. q4_0 is not an --outtype of
+ * llama.cpp's converter; we apply the same rules as for q8_0. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
-/* Placeholder until the command lands; fails loudly rather than pretending. */
+#include "args.h"
+#include "commands.h"
+#include "formats/gguf_writer.h"
+#include "formats/hf_config.h"
+#include "model/model.h"
+#include "model/tokenizer_link.h"
+#include "util/alloc.h"
+#include "util/dtype.h"
+
+#define GGML_QUANT_VERSION 2
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: maskkv convert -i HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
+            "  -i, --input DIR     HF checkpoint directory (config.json, tokenizer.json, *.safetensors)\n"
+            "  -o, --output FILE   GGUF file to write\n"
+            "  --type TYPE         type of the 2-D weights (default f16); norms and biases stay f32\n");
+}
+
+/* llama.cpp's LlamaFileType numbering (general.file_type). */
+static uint32_t file_type_of(mkv_dtype t) {
+    switch (t) {
+    case MKV_TYPE_F32: return 0;
+    case MKV_TYPE_F16: return 1;
+    case MKV_TYPE_Q4_0: return 2;
+    case MKV_TYPE_Q8_0: return 7;
+    case MKV_TYPE_BF16: return 32;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ ordered metadata */
+
+/* gguf-py keeps keys in first-insertion order and lets a later add overwrite
+ * the value in place; the converter relies on that (LLaDA re-adds
+ * context_length and add_bos_token). */
+typedef enum { KV_U32, KV_F32, KV_BOOL, KV_STR, KV_TOKENS, KV_TOKEN_TYPES, KV_MERGES } kv_kind;
+
+typedef struct {
+    char key[96];
+    kv_kind kind;
+    uint32_t u32;
+    float f32;
+    bool b;
+    const char *str;
+} kv_entry;
+
+typedef struct {
+    kv_entry entries[128];
+    int n;
+} kv_table;
+
+static kv_entry *kv_slot(kv_table *t, const char *key) {
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->entries[i].key, key)) return &t->entries[i];
+    if (t->n == (int)(sizeof t->entries / sizeof t->entries[0])) return NULL;
+    kv_entry *e = &t->entries[t->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->key, sizeof e->key, "%s", key);
+    return e;
+}
+
+static void kv_u32(kv_table *t, const char *key, uint32_t v) {
+    kv_entry *e = kv_slot(t, key);
+    if (e) e->kind = KV_U32, e->u32 = v;
+}
+static void kv_f32(kv_table *t, const char *key, float v) {
+    kv_entry *e = kv_slot(t, key);
+    if (e) e->kind = KV_F32, e->f32 = v;
+}
+static void kv_bool(kv_table *t, const char *key, bool v) {
+    kv_entry *e = kv_slot(t, key);
+    if (e) e->kind = KV_BOOL, e->b = v;
+}
+static void kv_str(kv_table *t, const char *key, const char *v) {
+    kv_entry *e = kv_slot(t, key);
+    if (e) e->kind = KV_STR, e->str = v;
+}
+static void kv_special(kv_table *t, const char *key, kv_kind kind) {
+    kv_entry *e = kv_slot(t, key);
+    if (e) e->kind = kind;
+}
+
+/* ------------------------------------------------------------ vocabulary */
+
+typedef struct {
+    const mkv_tokenizer *tok;
+    int n_tok;           /* tokens the tokenizer knows */
+    char pad[32];        /* "[PAD<id>]" for ids past them */
+} vocab_ctx;
+
+static const char *token_at(void *ctx, uint64_t index, size_t *len) {
+    vocab_ctx *v = ctx;
+    const char *text = (int64_t)index < v->n_tok ? mkv_tokenizer_token_text(v->tok, (int32_t)index) : NULL;
+    if (!text) {
+        snprintf(v->pad, sizeof v->pad, "[PAD%llu]", (unsigned long long)index);
+        text = v->pad;
+    }
+    *len = strlen(text);
+    return text;
+}
+
+static const char *merge_at(void *ctx, uint64_t index, size_t *len) {
+    const char *m = mkv_tokenizer_merge(((vocab_ctx *)ctx)->tok, (int)index);
+    *len = m ? strlen(m) : 0;
+    return m;
+}
+
+/* ------------------------------------------------------------ hyper-parameters */
+
+static const cJSON *first_key(const cJSON *json, const char *const *keys) {
+    for (int i = 0; keys[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, keys[i]);
+        if (v && !cJSON_IsNull(v)) return v;
+    }
+    return NULL;
+}
+
+static bool json_u32(const cJSON *v, uint32_t *out) {
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 4294967295.0) return false;
+    *out = (uint32_t)v->valuedouble;
+    return true;
+}
+
+#define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* TextModel.set_gguf_parameters, then LLaDAModel's / DreamModel's additions. */
+static void hparam_keys(kv_table *kv, const mkv_hf_config *cfg, mkv_dtype out_type) {
+    const cJSON *j = cfg->json;
+    const char *a = cfg->arch->name;
+    char key[96];
+    uint32_t u;
+#define AKEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
+    kv_u32(kv, AKEY("block_count"), (uint32_t)cfg->n_layers);
+    if (json_u32(first_key(j, KEYS("max_position_embeddings", "n_ctx", "n_positions", "max_length")), &u))
+        kv_u32(kv, AKEY("context_length"), u);
+    if (json_u32(first_key(j, KEYS("hidden_size", "n_embd", "dim")), &u)) kv_u32(kv, AKEY("embedding_length"), u);
+    if (json_u32(first_key(j, KEYS("intermediate_size", "n_inner", "hidden_dim")), &u))
+        kv_u32(kv, AKEY("feed_forward_length"), u);
+    if (json_u32(first_key(j, KEYS("num_attention_heads", "n_head", "n_heads")), &u)) kv_u32(kv, AKEY("attention.head_count"), u);
+    if (json_u32(first_key(j, KEYS("num_key_value_heads")), &u)) kv_u32(kv, AKEY("attention.head_count_kv"), u);
+    const cJSON *v;
+    if ((v = first_key(j, KEYS("rope_theta"))) && cJSON_IsNumber(v)) kv_f32(kv, AKEY("rope.freq_base"), (float)v->valuedouble);
+    if ((v = first_key(j, KEYS("rms_norm_eps"))) && cJSON_IsNumber(v))
+        kv_f32(kv, AKEY("attention.layer_norm_rms_epsilon"), (float)v->valuedouble);
+    if ((v = first_key(j, KEYS("layer_norm_eps", "layer_norm_epsilon", "norm_epsilon"))) && cJSON_IsNumber(v))
+        kv_f32(kv, AKEY("attention.layer_norm_epsilon"), (float)v->valuedouble);
+    if (json_u32(first_key(j, KEYS("head_dim")), &u)) {
+        kv_u32(kv, AKEY("attention.key_length"), u);
+        kv_u32(kv, AKEY("attention.value_length"), u);
+    }
+    kv_u32(kv, "general.file_type", file_type_of(out_type));
+
+    if (cfg->arch->arch == MKV_ARCH_LLADA) {
+        kv_u32(kv, AKEY("vocab_size"), (uint32_t)cfg->vocab_size);
+        uint32_t rope_dim;
+        if (!json_u32(first_key(j, KEYS("head_dim")), &rope_dim)) {
+            uint32_t n_heads = 0, d_model = 0;
+            json_u32(first_key(j, KEYS("num_attention_heads", "n_heads")), &n_heads);
+            json_u32(first_key(j, KEYS("hidden_size", "d_model")), &d_model);
+            rope_dim = n_heads ? d_model / n_heads : 0;
+        }
+        kv_u32(kv, AKEY("rope.dimension_count"), rope_dim);
+        kv_u32(kv, AKEY("context_length"), json_u32(first_key(j, KEYS("max_sequence_length")), &u) ? u : 4096);
+        kv_u32(kv, AKEY("embedding_length"), json_u32(first_key(j, KEYS("d_model")), &u) ? u : 4096);
+        kv_u32(kv, AKEY("feed_forward_length"), json_u32(first_key(j, KEYS("mlp_hidden_size")), &u) ? u : 12288);
+        kv_bool(kv, AKEY("attention.causal"), false);
+        kv_bool(kv, "diffusion.shift_logits", false);
+    } else {
+        kv_bool(kv, AKEY("attention.causal"), false);
+        const cJSON *scaling = first_key(j, KEYS("rope_scaling"));
+        const cJSON *type = cJSON_IsObject(scaling) ? first_key(scaling, KEYS("rope_type", "type")) : NULL;
+        const cJSON *factor = cJSON_IsObject(scaling) ? first_key(scaling, KEYS("factor")) : NULL;
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "yarn") && cJSON_IsNumber(factor)) {
+            kv_str(kv, AKEY("rope.scaling.type"), "yarn");
+            kv_f32(kv, AKEY("rope.scaling.factor"), (float)factor->valuedouble);
+            if (json_u32(first_key(scaling, KEYS("original_max_position_embeddings")), &u))
+                kv_u32(kv, AKEY("rope.scaling.original_context_length"), u);
+        }
+        if (json_u32(first_key(j, KEYS("mask_token_id")), &u)) kv_u32(kv, "tokenizer.ggml.mask_token_id", u);
+    }
+#undef AKEY
+}
+
+/* gguf.size_label / model_weight_count_rounded_notation (min_digits 2). */
+static void size_label(int64_t n_params, char *out, size_t size) {
+    double n = (double)n_params, scaled;
+    const char *suffix;
+    if (n > 1e12) scaled = n * 1e-12, suffix = "T";
+    else if (n > 1e9) scaled = n * 1e-9, suffix = "B";
+    else if (n > 1e6) scaled = n * 1e-6, suffix = "M";
+    else scaled = n * 1e-3, suffix = "K";
+    char digits[64];
+    snprintf(digits, sizeof digits, "%.0f", nearbyint(scaled)); /* Python round(): half to even */
+    const char *d = digits;
+    while (*d == '0') d++;
+    int fix = 2 - (int)strlen(d);
+    if (fix < 0) fix = 0;
+    snprintf(out, size, "%.*f%s", fix, scaled, suffix);
+}
+
+/* ------------------------------------------------------------ tensors */
+
+static mkv_dtype tensor_out_type(const mkv_tensor *t, mkv_dtype requested) {
+    size_t len = strlen(t->name);
+    bool is_weight = len >= 7 && !strcmp(t->name + len - 7, ".weight");
+    bool is_norm = len >= 12 && !strcmp(t->name + len - 12, "_norm.weight");
+    if (t->n_dims <= 1 || is_norm || !is_weight) return MKV_TYPE_F32;
+    const mkv_dtype_traits *traits = mkv_dtype_info(requested);
+    if (t->ne[0] % traits->block_size != 0) return MKV_TYPE_F16;
+    return requested;
+}
+
+/* LlamaModel.permute for LLaDA's q/k: within each head, rows (or bias
+ * elements) i of the first half and i of the second half become rows 2i and
+ * 2i+1. Returns the source row of destination row r. */
+static int64_t permuted_row(int64_t r, int64_t head_rows) {
+    int64_t h = r / head_rows, j = r % head_rows, half = head_rows / 2;
+    return h * head_rows + (j % 2) * half + j / 2;
+}
+
+static int permute_heads(const mkv_model *model, const mkv_tensor *t) {
+    if (!model->arch->gguf_permutes_qk) return 0;
+    const char *dot = strchr(t->name + 4, '.'); /* "blk.N.attn_q.weight" */
+    if (strncmp(t->name, "blk.", 4) != 0 || !dot) return 0;
+    if (!strcmp(dot, ".attn_q.weight") || !strcmp(dot, ".attn_q.bias")) return model->hp.n_heads;
+    if (!strcmp(dot, ".attn_k.weight") || !strcmp(dot, ".attn_k.bias")) return model->hp.n_kv_heads;
+    return 0;
+}
+
+static mkv_status write_tensor_data(mkv_gguf_writer *w, const mkv_model *model, const mkv_tensor *t, mkv_dtype out_type) {
+    const mkv_dtype_traits *src = mkv_dtype_info(t->dtype), *dst = mkv_dtype_info(out_type);
+    int64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    bool one_dim = t->n_dims <= 1;
+    /* A 1-D tensor (norm, bias) is one row; its permutation moves elements. */
+    int64_t row_len = one_dim ? 1 : t->ne[0], n_rows = n / row_len;
+    int n_heads = permute_heads(model, t);
+    int64_t head_rows = n_heads ? n_rows / n_heads : 0;
+    if (n_heads && (n_rows % n_heads || head_rows % 2))
+        return mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' has %lld rows, not a whole number of heads of even size", model->path,
+                        t->name, (long long)n_rows);
+    int64_t chunk_rows = (1 << 20) / (row_len > 0 ? row_len : 1);
+    if (one_dim) chunk_rows = n_rows;
+    if (chunk_rows < 1) chunk_rows = 1;
+    if (chunk_rows > n_rows) chunk_rows = n_rows;
+    int64_t chunk_elems = chunk_rows * row_len;
+    float *values = mkv_malloc((size_t)chunk_elems * sizeof(float), "convert buffer");
+    void *out = mkv_malloc((size_t)(chunk_elems / dst->block_size) * dst->block_bytes, "convert output buffer");
+    mkv_status st = values && out ? MKV_OK : mkv_last_status();
+    size_t src_row_bytes = (size_t)row_len * src->block_bytes; /* F32/F16/BF16 sources: block size 1 */
+    for (int64_t r0 = 0; r0 < n_rows && !st; r0 += chunk_rows) {
+        int64_t rows = n_rows - r0 < chunk_rows ? n_rows - r0 : chunk_rows;
+        for (int64_t k = 0; k < rows; k++) {
+            int64_t r = r0 + k, from = n_heads ? permuted_row(r, head_rows) : r;
+            src->to_float((const unsigned char *)t->data + (size_t)from * src_row_bytes, values + k * row_len, row_len);
+        }
+        int64_t count = rows * row_len;
+        dst->from_float(values, out, count);
+        st = mkv_gguf_writer_write_tensor(w, out, (size_t)(count / dst->block_size) * dst->block_bytes);
+    }
+    mkv_free(values);
+    mkv_free(out);
+    return st;
+}
+
+/* ------------------------------------------------------------ the command */
+
+static const char *dir_name(const char *dir, char *buf, size_t size) {
+    snprintf(buf, size, "%s", dir);
+    size_t len = strlen(buf);
+    while (len > 1 && buf[len - 1] == '/') buf[--len] = '\0';
+    const char *slash = strrchr(buf, '/');
+    return slash ? slash + 1 : buf;
+}
+
+static mkv_status convert(const char *in_dir, const char *out_path, mkv_dtype out_type) {
+    mkv_model *model = NULL;
+    mkv_hf_config cfg = {0};
+    mkv_hf_special_vocab sv = {0};
+    mkv_gguf_writer *w = NULL;
+    int32_t *token_types = NULL;
+    mkv_dtype *tensor_types = NULL;
+    kv_table *kv = NULL;
+    mkv_status st = mkv_model_load(in_dir, &model);
+    if (st) goto done;
+    if (!model->tokenizer) {
+        st = mkv_fail(MKV_ERR_IO, "%s: no tokenizer.json (the GGUF needs the vocabulary)", in_dir);
+        goto done;
+    }
+    if (!mkv_tokenizer_vocab_linked()) {
+        st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s: this build's tokenizer has no vocabulary accessors", in_dir);
+        goto done;
+    }
+    if ((st = mkv_hf_config_load(in_dir, &cfg))) goto done;
+    if ((st = mkv_hf_special_vocab_load(in_dir, &sv))) goto done;
+    const mkv_tokenizer *tok = model->tokenizer;
+    vocab_ctx vocab = {tok, mkv_tokenizer_n_vocab(tok), ""};
+    if (vocab.n_tok > cfg.vocab_size) {
+        st = mkv_fail(MKV_ERR_FORMAT, "%s: the tokenizer has %d tokens, more than vocab_size %d", in_dir, vocab.n_tok, cfg.vocab_size);
+        goto done;
+    }
+
+    /* Tensor types first: the parameter count goes into general.size_label. */
+    tensor_types = mkv_malloc((size_t)(model->n_tensors ? model->n_tensors : 1) * sizeof *tensor_types, "tensor types");
+    kv = mkv_calloc(1, sizeof *kv, "convert metadata");
+    token_types = mkv_malloc((size_t)cfg.vocab_size * sizeof *token_types, "token types");
+    if (!tensor_types || !kv || !token_types) {
+        st = mkv_last_status();
+        goto done;
+    }
+    int64_t n_params = 0;
+    for (int i = 0; i < model->n_tensors; i++) {
+        const mkv_tensor *t = &model->tensors[i];
+        tensor_types[i] = tensor_out_type(t, out_type);
+        n_params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    }
+    for (int i = 0; i < cfg.vocab_size; i++) token_types[i] = i < vocab.n_tok ? mkv_tokenizer_token_type(tok, i) : 5;
+
+    /* Keys in the order llama.cpp's converter adds them. */
+    char name_buf[1024], label[32];
+    kv_str(kv, "general.architecture", cfg.arch->name);
+    kv_str(kv, "general.type", "model");
+    kv_str(kv, "general.name", dir_name(in_dir, name_buf, sizeof name_buf));
+    size_label(n_params, label, sizeof label);
+    kv_str(kv, "general.size_label", label);
+    hparam_keys(kv, &cfg, out_type);
+    kv_u32(kv, "general.quantization_version", GGML_QUANT_VERSION);
+    kv_str(kv, "tokenizer.ggml.model", "gpt2");
+    const char *pre = mkv_tokenizer_pre_name(tok);
+    kv_str(kv, "tokenizer.ggml.pre", pre ? pre : cfg.arch->default_pre);
+    kv_special(kv, "tokenizer.ggml.tokens", KV_TOKENS);
+    kv_special(kv, "tokenizer.ggml.token_type", KV_TOKEN_TYPES);
+    if (mkv_tokenizer_n_merges(tok) > 0) kv_special(kv, "tokenizer.ggml.merges", KV_MERGES);
+    static const char *const id_keys[MKV_SPECIAL_COUNT] = {
+        "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+        "tokenizer.ggml.seperator_token_id", "tokenizer.ggml.padding_token_id", NULL /* cls: gguf-py has no key */,
+        "tokenizer.ggml.mask_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"};
+    for (int i = 0; i < sv.n_ids; i++) {
+        mkv_special_kind k = sv.id_order[i];
+        if (id_keys[k]) kv_u32(kv, id_keys[k], (uint32_t)sv.ids[k]);
+    }
+    for (int i = 0; i < sv.n_adds; i++) {
+        mkv_special_kind k = sv.add_order[i];
+        if (k == MKV_SPECIAL_BOS) kv_bool(kv, "tokenizer.ggml.add_bos_token", sv.add[k]);
+        else if (k == MKV_SPECIAL_EOS) kv_bool(kv, "tokenizer.ggml.add_eos_token", sv.add[k]);
+        else if (k == MKV_SPECIAL_SEP) kv_bool(kv, "tokenizer.ggml.add_sep_token", sv.add[k]);
+    }
+    if (sv.chat_template) kv_str(kv, "tokenizer.chat_template", sv.chat_template);
+    if (cfg.arch->arch == MKV_ARCH_LLADA) kv_bool(kv, "tokenizer.ggml.add_bos_token", true);
+
+    if ((st = mkv_gguf_writer_open(out_path, &w))) goto done;
+    for (int i = 0; i < kv->n && !st; i++) {
+        const kv_entry *e = &kv->entries[i];
+        switch (e->kind) {
+        case KV_U32: st = mkv_gguf_writer_add_u32(w, e->key, e->u32); break;
+        case KV_F32: st = mkv_gguf_writer_add_f32(w, e->key, e->f32); break;
+        case KV_BOOL: st = mkv_gguf_writer_add_bool(w, e->key, e->b); break;
+        case KV_STR: st = mkv_gguf_writer_add_str(w, e->key, e->str); break;
+        case KV_TOKENS: st = mkv_gguf_writer_add_arr_str_fn(w, e->key, (uint64_t)cfg.vocab_size, token_at, &vocab); break;
+        case KV_TOKEN_TYPES: st = mkv_gguf_writer_add_arr(w, e->key, MKV_GGUF_INT32, token_types, (uint64_t)cfg.vocab_size); break;
+        case KV_MERGES:
+            st = mkv_gguf_writer_add_arr_str_fn(w, e->key, (uint64_t)mkv_tokenizer_n_merges(tok), merge_at, &vocab);
+            break;
+        }
+    }
+    for (int i = 0; i < model->n_tensors && !st; i++) {
+        const mkv_tensor *t = &model->tensors[i];
+        st = mkv_gguf_writer_add_tensor_info(w, t->name, tensor_types[i], t->n_dims, t->ne);
+    }
+    if (!st) st = mkv_gguf_writer_write_header(w);
+    for (int i = 0; i < model->n_tensors && !st; i++) st = write_tensor_data(w, model, &model->tensors[i], tensor_types[i]);
+    if (!st) {
+        st = mkv_gguf_writer_finish(w);
+        w = NULL;
+    }
+done:
+    mkv_gguf_writer_abort(w);
+    mkv_free(kv);
+    mkv_free(token_types);
+    mkv_free(tensor_types);
+    mkv_hf_special_vocab_free(&sv);
+    mkv_hf_config_free(&cfg);
+    mkv_model_free(model);
+    return st;
+}
+
 mkv_status cmd_convert(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return mkv_fail(MKV_ERR_UNSUPPORTED, "the 'convert' command is not built yet");
+    const char *in = NULL, *out = NULL, *type_name = "f16";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return MKV_OK;
+        } else if (!strcmp(argv[i], "-i") || !strcmp(argv[i], "--input")) {
+            if (!(in = mkv_arg_value(argc, argv, &i))) return MKV_ERR_USAGE;
+        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (!(out = mkv_arg_value(argc, argv, &i))) return MKV_ERR_USAGE;
+        } else if (!strcmp(argv[i], "--type") || !strcmp(argv[i], "--outtype")) {
+            if (!(type_name = mkv_arg_value(argc, argv, &i))) return MKV_ERR_USAGE;
+        } else {
+            return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (try `maskkv convert --help`)", argv[i]);
+        }
+    }
+    if (!in) return mkv_fail(MKV_ERR_USAGE, "-i HF_DIR is required");
+    if (!out) return mkv_fail(MKV_ERR_USAGE, "-o OUT.gguf is required");
+    mkv_dtype type;
+    if (!mkv_dtype_from_name(type_name, &type))
+        return mkv_fail(MKV_ERR_USAGE, "--type: '%s' is not one of f32, f16, bf16, q8_0, q4_0", type_name);
+    struct stat sb;
+    if (stat(in, &sb) != 0) return mkv_fail(MKV_ERR_IO, "%s: cannot open: no such file or directory", in);
+    if (!S_ISDIR(sb.st_mode)) return mkv_fail(MKV_ERR_IO, "%s: not a directory (convert reads an HF checkpoint directory)", in);
+    mkv_status st = convert(in, out, type);
+    if (!st) fprintf(stderr, "maskkv convert: wrote %s (%s)\n", out, type_name);
+    return st;
 }

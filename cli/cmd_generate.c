@@ -1,8 +1,315 @@
-#include "commands.h"
+/* maskkv generate: masked-diffusion generation with a choice of cache modes
+ * and prompt-KV eviction policies. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
-/* Placeholder until the command lands; fails loudly rather than pretending. */
+#include "args.h"
+#include "cache/profile.h"
+#include "commands.h"
+#include "generate/generate.h"
+#include "tokenizer/tokenizer.h"
+#include "util/alloc.h"
+#include "util/mapped_file.h"
+
+static void usage(void) {
+    printf(
+        "usage: maskkv generate -m MODEL (-p TEXT | -f FILE | --ids \"1 2 3\") [options]\n"
+        "  --chat                 wrap the prompt in the model's chat template\n"
+        "  --gen-len N            tokens to generate (128)\n"
+        "  --steps N              denoising steps (128)\n"
+        "  --block-len N          LLaDA semi-autoregressive block length (32)\n"
+        "  --remasking low_confidence|random   LLaDA (low_confidence)\n"
+        "  --alg origin|maskgit_plus|topk_margin|entropy   Dream (maskgit_plus)\n"
+        "  --temp T  --top-p P  --top-k K  --alg-temp T  --eps E  --cfg S  --threshold C\n"
+        "  --no-eos / --no-eot    never generate EOS / EOT\n"
+        "  --seed S               random seed (0)\n"
+        "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
+        "                         | streaming | random (none)\n"
+        "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
+        "  --response-refresh N   dllm/eviction: response refresh interval (5)\n"
+        "  --transfer-ratio R     dllm/eviction: partial-update ratio (0.25)\n"
+        "  --select maskvote|snapkv|streaming|random|full\n"
+        "  --layer-alloc uniform|pyramid|squeeze|boundary|boundary-online\n"
+        "  --head-alloc uniform|adakv|preference\n"
+        "  --budget B  --alpha A  --beta B  --window W  --pool-kernel K  --boundary-size N\n"
+        "  --profile FILE         layer importance from `maskkv calibrate`\n"
+        "  --threads N  --max-memory SIZE  --json  --visual\n");
+}
+
+typedef struct {
+    bool progress, visual;
+    const mkv_tokenizer *tokenizer;
+    int32_t mask_id;
+} progress_state;
+
+static void show_progress(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
+    progress_state *p = ctx;
+    if (!p->progress) return;
+    int width = 30, filled = total > 0 ? step * width / total : width;
+    if (filled > width) filled = width;
+    fprintf(stderr, "\r[%.*s%*s] step %d/%d", filled, "##############################", width - filled, "", step, total);
+    if (p->visual && p->tokenizer) {
+        fprintf(stderr, "\n");
+        for (int i = n_prompt; i < n_total; i++) {
+            if (tokens[i] == p->mask_id) {
+                fputs("_", stderr);
+                continue;
+            }
+            char *text = NULL;
+            if (mkv_detokenize(p->tokenizer, &tokens[i], 1, &text, NULL) == MKV_OK) fputs(text, stderr);
+            mkv_free(text);
+        }
+        fprintf(stderr, "\n\033[2A");
+    }
+    fflush(stderr);
+}
+
+static bool parse_choice(const char *flag, const char *value, const char *const *names, int n, int *out) {
+    for (int i = 0; i < n; i++)
+        if (names[i] && !strcmp(value, names[i])) {
+            *out = i;
+            return true;
+        }
+    mkv_fail(MKV_ERR_USAGE, "%s: unknown value '%s'", flag, value);
+    return false;
+}
+
+/* --cache presets: the engine mode plus, for eviction, the policy (SPEC §5). */
+static bool apply_cache_preset(const char *name, mkv_cache_config *c) {
+    mkv_evict_config *e = &c->evict;
+    if (!strcmp(name, "none")) c->mode = MKV_CACHE_NONE;
+    else if (!strcmp(name, "prefix")) c->mode = MKV_CACHE_PREFIX;
+    else if (!strcmp(name, "dllm")) c->mode = MKV_CACHE_DLLM;
+    else {
+        c->mode = MKV_CACHE_EVICT;
+        e->head_alloc = MKV_HEADS_UNIFORM;
+        e->layer_alloc = MKV_LAYERS_UNIFORM;
+        if (!strcmp(name, "maskkv")) {
+            e->selector = MKV_SELECT_MASKVOTE;
+            e->layer_alloc = MKV_LAYERS_BOUNDARY;
+            e->head_alloc = MKV_HEADS_PREFERENCE;
+        } else if (!strcmp(name, "snapkv")) e->selector = MKV_SELECT_SNAPKV;
+        else if (!strcmp(name, "pyramidkv")) e->selector = MKV_SELECT_SNAPKV, e->layer_alloc = MKV_LAYERS_PYRAMID;
+        else if (!strcmp(name, "squeeze")) e->selector = MKV_SELECT_SNAPKV, e->layer_alloc = MKV_LAYERS_SQUEEZE;
+        else if (!strcmp(name, "adakv")) e->selector = MKV_SELECT_SNAPKV, e->head_alloc = MKV_HEADS_ADAKV;
+        else if (!strcmp(name, "streaming")) e->selector = MKV_SELECT_STREAMING;
+        else if (!strcmp(name, "random")) e->selector = MKV_SELECT_RANDOM;
+        else if (!strcmp(name, "evict")) e->selector = MKV_SELECT_MASKVOTE;
+        else {
+            mkv_fail(MKV_ERR_USAGE, "--cache: unknown mode '%s' (none, prefix, dllm, maskkv, snapkv, pyramidkv, squeeze, adakv, streaming, random)", name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void print_json(const mkv_model *model, const mkv_gen_params *p, const mkv_gen_result *r, const char *text,
+                       int answer_len, const char *cache_name) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "text", text ? text : "");
+    cJSON *tokens = cJSON_AddArrayToObject(o, "tokens");
+    for (int i = 0; i < answer_len; i++) cJSON_AddItemToArray(tokens, cJSON_CreateNumber(r->tokens[r->n_prompt + i]));
+    cJSON_AddNumberToObject(o, "n_prompt", r->n_prompt);
+    cJSON_AddNumberToObject(o, "gen_len", p->gen_len);
+    cJSON_AddNumberToObject(o, "steps", r->steps_run);
+    cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    cJSON_AddNumberToObject(o, "prefill_seconds", r->first_step_seconds);
+    double decode_seconds = r->seconds - r->first_step_seconds;
+    cJSON_AddNumberToObject(o, "tokens_per_second", r->seconds > 0 ? p->gen_len / r->seconds : 0);
+    cJSON_AddNumberToObject(o, "decode_seconds_per_step",
+                            r->steps_run > 1 ? decode_seconds / (r->steps_run - 1) : 0);
+    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)mkv_peak_rss_bytes());
+    cJSON_AddNumberToObject(o, "peak_alloc_bytes", (double)mkv_alloc_peak_bytes());
+    cJSON_AddNumberToObject(o, "kv_bytes", (double)r->kv_bytes_peak);
+    cJSON_AddNumberToObject(o, "model_bytes", (double)mkv_model_n_bytes(model));
+    cJSON_AddStringToObject(o, "cache", cache_name);
+    cJSON_AddNumberToObject(o, "full_passes", r->n_full_passes);
+    cJSON_AddNumberToObject(o, "partial_steps", r->n_partial_steps);
+    if (p->cache.mode == MKV_CACHE_EVICT) cJSON_AddNumberToObject(o, "budget", p->cache.evict.budget);
+    if (r->kv_kept_per_layer) {
+        cJSON_AddNumberToObject(o, "kv_prompt_kept", (double)r->kv_prompt_kept);
+        cJSON *per_layer = cJSON_AddArrayToObject(o, "kv_kept_per_layer");
+        for (int l = 0; l < model->hp.n_layers; l++)
+            cJSON_AddItemToArray(per_layer, cJSON_CreateNumber((double)r->kv_kept_per_layer[l]));
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    printf("%s\n", s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
 mkv_status cmd_generate(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return mkv_fail(MKV_ERR_UNSUPPORTED, "the 'generate' command is not built yet");
+    const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
+    const char *cache_name = "none";
+    bool chat = false, json = false, visual = false;
+    int select = -1, layer_alloc = -1, head_alloc = -1;
+    mkv_gen_params p;
+    mkv_gen_params_defaults(&p);
+    mkv_cache_config overrides = p.cache;
+    static const char *const remask_names[] = {"low_confidence", "random"};
+    static const char *const alg_names[] = {"origin", "maskgit_plus", "topk_margin", "entropy"};
+    static const char *const select_names[] = {"maskvote", "snapkv", "streaming", "random", "full"};
+    static const char *const layer_names[] = {"uniform", "pyramid", "squeeze", "boundary", "boundary-online"};
+    static const char *const head_names[] = {"uniform", "adakv", "preference"};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return MKV_OK;
+        }
+        if (!strcmp(a, "--chat")) { chat = true; continue; }
+        if (!strcmp(a, "--json")) { json = true; continue; }
+        if (!strcmp(a, "--visual")) { visual = true; continue; }
+        if (!strcmp(a, "--no-eos")) { p.forbid_eos = true; continue; }
+        if (!strcmp(a, "--no-eot")) { p.forbid_eot = true; continue; }
+        const char *v = mkv_arg_value(argc, argv, &i);
+        if (!v) return MKV_ERR_USAGE;
+        double f;
+        long n;
+        int choice;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
+        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt_text = v;
+        else if (!strcmp(a, "-f") || !strcmp(a, "--file")) prompt_file = v;
+        else if (!strcmp(a, "--ids")) ids_text = v;
+        else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--remasking")) {
+            if (!parse_choice(a, v, remask_names, 2, &choice)) return MKV_ERR_USAGE;
+            p.remasking = (mkv_remasking)choice;
+        } else if (!strcmp(a, "--alg")) {
+            if (!parse_choice(a, v, alg_names, 4, &choice)) return MKV_ERR_USAGE;
+            p.alg = (mkv_dream_alg)choice;
+        } else if (!strcmp(a, "--temp")) { if (!mkv_parse_float(a, v, 0, 100, &p.temperature)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--top-p")) { if (!mkv_parse_float(a, v, 1e-9, 1, &p.top_p)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--top-k")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &p.top_k)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--alg-temp")) { if (!mkv_parse_float(a, v, 0, 100, &p.alg_temp)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--eps")) { if (!mkv_parse_float(a, v, 1e-9, 0.999, &p.eps)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--cfg")) { if (!mkv_parse_float(a, v, 0, 100, &p.cfg)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--threshold")) { if (!mkv_parse_float(a, v, 0, 0.999999, &p.threshold)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--seed")) { if (!mkv_parse_long(a, v, 0, __LONG_MAX__, &n)) return MKV_ERR_USAGE; p.seed = (uint64_t)n; }
+        else if (!strcmp(a, "--cache")) cache_name = v;
+        else if (!strcmp(a, "--prompt-refresh")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &overrides.prompt_refresh)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--response-refresh")) { if (!mkv_parse_int(a, v, 1, 1 << 30, &overrides.response_refresh)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--transfer-ratio")) { if (!mkv_parse_float(a, v, 0, 1, &overrides.transfer_ratio)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--select")) { if (!parse_choice(a, v, select_names, 5, &select)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--layer-alloc")) { if (!parse_choice(a, v, layer_names, 5, &layer_alloc)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--head-alloc")) { if (!parse_choice(a, v, head_names, 3, &head_alloc)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--budget")) { if (!mkv_parse_int(a, v, 1, 1 << 30, &overrides.evict.budget)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--alpha")) { if (!mkv_parse_float(a, v, 0, 1, &overrides.evict.alpha)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--beta")) { if (!mkv_parse_float(a, v, 0, 1, &overrides.evict.beta)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--window")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &overrides.evict.window)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--pool-kernel")) { if (!mkv_parse_int(a, v, 1, 1025, &overrides.evict.pool_kernel)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--boundary-size")) { if (!mkv_parse_int(a, v, 1, 1 << 10, &overrides.evict.boundary_size)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--profile")) profile_path = v;
+        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_apply_threads(v)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--max-memory")) {
+            size_t bytes;
+            if (!mkv_parse_bytes(a, v, &bytes)) return MKV_ERR_USAGE;
+            mkv_alloc_set_limit(bytes);
+        } else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv generate --help)", a);
+        (void)f;
+    }
+    if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
+    if (!!prompt_text + !!prompt_file + !!ids_text != 1)
+        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE or --ids \"...\"");
+    if (!apply_cache_preset(cache_name, &p.cache)) return MKV_ERR_USAGE;
+    p.cache.prompt_refresh = overrides.prompt_refresh;
+    p.cache.response_refresh = overrides.response_refresh;
+    p.cache.transfer_ratio = overrides.transfer_ratio;
+    mkv_evict_config *e = &p.cache.evict;
+    e->budget = overrides.evict.budget;
+    e->alpha = overrides.evict.alpha;
+    e->beta = overrides.evict.beta;
+    e->window = overrides.evict.window;
+    e->pool_kernel = overrides.evict.pool_kernel;
+    e->boundary_size = overrides.evict.boundary_size;
+    e->seed = p.seed;
+    if (select >= 0 || layer_alloc >= 0 || head_alloc >= 0) {
+        if (p.cache.mode != MKV_CACHE_EVICT) {
+            p.cache.mode = MKV_CACHE_EVICT;
+            cache_name = "custom";
+        }
+        if (select >= 0) e->selector = (mkv_selector)select;
+        if (layer_alloc >= 0) e->layer_alloc = (mkv_layer_alloc)layer_alloc;
+        if (head_alloc >= 0) e->head_alloc = (mkv_head_alloc)head_alloc;
+    }
+
+    char default_profile[1100];
+    mkv_model *model = NULL;
+    char *file_text = NULL, *chat_text = NULL, *answer_text = NULL;
+    int32_t *prompt = NULL;
+    int n_prompt = 0;
+    mkv_profile profile = {0};
+    mkv_gen_result result = {0};
+    mkv_status st = mkv_model_load(model_path, &model);
+    if (st != MKV_OK) goto done;
+    const mkv_tokenizer *tok = mkv_model_tokenizer(model);
+    if (ids_text) {
+        if (!mkv_parse_id_list("--ids", ids_text, &prompt, &n_prompt)) {
+            st = mkv_last_status();
+            goto done;
+        }
+    } else {
+        if (!tok) {
+            st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s has no tokenizer; give the prompt as --ids", model_path);
+            goto done;
+        }
+        const char *text = prompt_text;
+        if (prompt_file) {
+            if ((st = mkv_read_text_file(prompt_file, (size_t)1 << 30, &file_text, NULL)) != MKV_OK) goto done;
+            text = file_text;
+        }
+        if (chat) {
+            mkv_chat_kind kind = mkv_chat_detect(model->chat_template, model->hp.arch);
+            if ((st = mkv_chat_render(kind, text, NULL, &chat_text)) != MKV_OK) goto done;
+            text = chat_text;
+        }
+        if ((st = mkv_tokenize(tok, text, strlen(text), true, &prompt, &n_prompt)) != MKV_OK) goto done;
+        if (n_prompt == 0) {
+            st = mkv_fail(MKV_ERR_INPUT, "the prompt is empty");
+            goto done;
+        }
+    }
+    if (p.cache.mode == MKV_CACHE_EVICT && e->layer_alloc == MKV_LAYERS_BOUNDARY && !profile_path) {
+        /* the profile shipped beside the model (MODEL.profile.json), else measure on the request */
+        snprintf(default_profile, sizeof default_profile, "%s.profile.json", model_path);
+        size_t len = strlen(model_path);
+        if (len && model_path[len - 1] == '/') snprintf(default_profile, sizeof default_profile, "%.*s.profile.json", (int)len - 1, model_path);
+        if (access(default_profile, R_OK) == 0) profile_path = default_profile;
+        else {
+            e->layer_alloc = MKV_LAYERS_BOUNDARY_ONLINE;
+            if (!json) fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n", default_profile);
+        }
+    }
+    if (profile_path) {
+        if ((st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
+        e->layer_importance = profile.layer_importance;
+    }
+    progress_state progress = {isatty(STDERR_FILENO) && !json, visual && isatty(STDERR_FILENO), tok, model->hp.mask_id};
+    p.on_step = show_progress;
+    p.on_step_ctx = &progress;
+    if ((st = mkv_generate(model, prompt, n_prompt, &p, &result)) != MKV_OK) goto done;
+    if (progress.progress) fprintf(stderr, visual ? "\n\n\n" : "\n");
+    int answer_len = mkv_answer_length(model, result.tokens + n_prompt, p.gen_len);
+    if (tok && (st = mkv_detokenize(tok, result.tokens + n_prompt, answer_len, &answer_text, NULL)) != MKV_OK) goto done;
+    if (json) {
+        print_json(model, &p, &result, answer_text, answer_len, cache_name);
+    } else if (answer_text) {
+        printf("%s\n", answer_text);
+    } else {
+        for (int i = 0; i < answer_len; i++) printf("%s%d", i ? " " : "", result.tokens[n_prompt + i]);
+        printf("\n");
+    }
+done:
+    mkv_gen_result_free(&result);
+    mkv_free(answer_text);
+    mkv_free(prompt);
+    mkv_free(chat_text);
+    mkv_free(file_text);
+    mkv_profile_free(&profile);
+    if (model) mkv_model_free(model);
+    return st;
 }

@@ -56,5 +56,20 @@ mkv_status mkv_evict_prepare_pass(mkv_evict_policy *policy, const int32_t *token
 mkv_status mkv_evict_finish_pass(mkv_evict_policy *policy, mkv_kv_store *store);
 /* Kept prompt pairs per layer (sum over KV heads) after the last pass. */
 const int64_t *mkv_evict_kept_per_layer(const mkv_evict_policy *policy);
+/* Budgets chosen in the last pass (for --json): layer budgets k_l, the average
+ * kept pairs per KV head of layer l [n_layers], and head budgets
+ * [n_layers * n_kv_heads], both clamped to [1, evictable prompt rows]. */
+const int *mkv_evict_layer_budgets(const mkv_evict_policy *policy);
+const int *mkv_evict_head_budgets(const mkv_evict_policy *policy);
+
+/* Names for the CLI and --json: "maskvote" "snapkv" "streaming" "random"
+ * "full"; "uniform" "pyramid" "squeeze" "boundary" "boundary-online";
+ * "uniform" "adakv" "preference". *_from_name returns false when unknown. */
+const char *mkv_selector_name(mkv_selector selector);
+const char *mkv_layer_alloc_name(mkv_layer_alloc alloc);
+const char *mkv_head_alloc_name(mkv_head_alloc alloc);
+bool mkv_selector_from_name(const char *name, mkv_selector *out);
+bool mkv_layer_alloc_from_name(const char *name, mkv_layer_alloc *out);
+bool mkv_head_alloc_from_name(const char *name, mkv_head_alloc *out);
 
 #endif

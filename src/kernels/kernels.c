@@ -1,22 +1,127 @@
 /* Run-time dispatch of the kernels in kernels.h: which SIMD path the CPU
- * supports, and the public entry points that pick it. */
+ * supports (or MKV_ISA / mkv_kernels_force_isa asked for), and the public
+ * entry points, which pick the fast driver or the scalar reference. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "kernels/kernels_internal.h"
+#include "util/dtype.h"
+
+static const mkv_isa_ops *detect_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return &mkv_isa_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return &mkv_isa_avx2;
+    return NULL;
+}
+
+/* NULL = scalar. Chosen before main (constructor), so no lazy-init race;
+ * changed afterwards only by mkv_kernels_force_isa (tests, benchmarks). */
+static const mkv_isa_ops *active_ops;
+
+__attribute__((constructor)) static void choose_isa_at_startup(void) {
+    active_ops = detect_isa();
+    const char *requested = getenv("MKV_ISA");
+    if (requested && *requested) mkv_kernels_force_isa(requested);
+}
+
+const mkv_isa_ops *mkv_kernels_ops(void) { return active_ops; }
+
+const char *mkv_kernels_isa(void) { return active_ops ? active_ops->name : "scalar"; }
+
+bool mkv_kernels_force_isa(const char *isa) {
+    const mkv_isa_ops *best = detect_isa();
+    if (strcmp(isa, "scalar") == 0) {
+        active_ops = NULL;
+        return true;
+    }
+    if (strcmp(isa, "avx512") == 0) {
+        if (best != &mkv_isa_avx512) return false;
+        active_ops = &mkv_isa_avx512;
+        return true;
+    }
+    if (strcmp(isa, "avx2") == 0) {
+        if (!best) return false; /* every CPU with the AVX-512 path also has AVX2/FMA/F16C */
+        active_ops = &mkv_isa_avx2;
+        return true;
+    }
+    if (strcmp(isa, "auto") == 0) {
+        active_ops = best;
+        return true;
+    }
+    return false;
+}
 
 void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
+    const mkv_isa_ops *ops = active_ops;
+    if (ops && mkv_dtype_info(w->dtype) && mkv_matmul_blocked(ops, y, x, n, w, bias)) return;
     mkv_matmul_ref(y, x, n, w, bias);
 }
-void mkv_attention(const mkv_attention_args *args) { mkv_attention_ref(args); }
-void mkv_rmsnorm(float *out, const float *x, const float *weight, int64_t n_rows, int dim, float eps) {
-    mkv_rmsnorm_ref(out, x, weight, n_rows, dim, eps);
+
+void mkv_attention(const mkv_attention_args *args) {
+    const mkv_isa_ops *ops = active_ops;
+    if (ops && mkv_attention_tiled(ops, args)) return;
+    mkv_attention_ref(args);
 }
-void mkv_swiglu(float *out, const float *gate, const float *up, int64_t n) { mkv_swiglu_ref(out, gate, up, n); }
+
+/* Rows are independent; each is reduced by one thread (sum of squares in
+ * f32 lanes, fixed order), then scaled in the reference's order. */
+void mkv_rmsnorm(float *out, const float *x, const float *weight, int64_t n_rows, int dim, float eps) {
+    const mkv_isa_ops *ops = active_ops;
+    if (!ops) {
+        mkv_rmsnorm_ref(out, x, weight, n_rows, dim, eps);
+        return;
+    }
+#pragma omp parallel for schedule(static) if (n_rows * dim >= 65536)
+    for (int64_t r = 0; r < n_rows; r++) {
+        float mean_square = ops->sum_squares(x + r * dim, dim) / (float)dim;
+        ops->scale_mul(out + r * dim, x + r * dim, 1.0f / sqrtf(mean_square + eps), weight, dim);
+    }
+}
+
+void mkv_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+    const mkv_isa_ops *ops = active_ops;
+    if (!ops) {
+        mkv_swiglu_ref(out, gate, up, n);
+        return;
+    }
+    enum { CHUNK = 16384 };
+#pragma omp parallel for schedule(static) if (n >= 4 * CHUNK)
+    for (int64_t start = 0; start < n; start += CHUNK)
+        ops->swiglu(out + start, gate + start, up + start, n - start < CHUNK ? n - start : CHUNK);
+}
+
+/* cos/sin of each (row, pair) once, shared by the row's heads; the rotation
+ * is the reference's arithmetic (products then one add, no FMA), so results
+ * equal mkv_rope_ref bit for bit. */
 void mkv_rope(float *x, int64_t n_rows, int64_t row_stride, int n_heads, int head_dim, const int32_t *positions,
               float theta, mkv_rope_style style) {
-    mkv_rope_ref(x, n_rows, row_stride, n_heads, head_dim, positions, theta, style);
+    const int half = head_dim / 2;
+#pragma omp parallel for schedule(static) if (n_rows * n_heads * head_dim >= 65536)
+    for (int64_t r = 0; r < n_rows; r++) {
+        float *row = x + r * row_stride;
+        for (int i = 0; i < half; i++) {
+            float angle = mkv_rope_angle(positions[r], i, head_dim, theta);
+            float cos_a = cosf(angle), sin_a = sinf(angle);
+            int first = style == MKV_ROPE_NEOX ? i : 2 * i;
+            int second = style == MKV_ROPE_NEOX ? i + half : 2 * i + 1;
+            for (int h = 0; h < n_heads; h++) {
+                float *head = row + (int64_t)h * head_dim;
+                float a = head[first], b = head[second];
+                float a_cos = a * cos_a, b_sin = b * sin_a, b_cos = b * cos_a, a_sin = a * sin_a;
+                head[first] = a_cos - b_sin;
+                head[second] = b_cos + a_sin;
+            }
+        }
+    }
 }
-void mkv_softmax(float *x, int64_t n) { mkv_softmax_ref(x, n); }
 
-const char *mkv_kernels_isa(void) { return "scalar"; }
-bool mkv_kernels_force_isa(const char *isa) { return strcmp(isa, "scalar") == 0; }
+void mkv_softmax(float *x, int64_t n) {
+    const mkv_isa_ops *ops = active_ops;
+    if (ops) ops->softmax(x, n);
+    else mkv_softmax_ref(x, n);
+}

@@ -1,0 +1,241 @@
+/* Bidirectional attention, flash style, with Mask-Voting column sums.
+ *
+ * Pass 1 (outputs). Work items are (query head h, tile of up to
+ * ATTN_Q_PANELS * nr queries); OpenMP hands them out dynamically. For a
+ * tile, the queries are packed transposed and pre-scaled, Qt[c][i] =
+ * scale * q_i[c], once. Then for each tile of key_tile keys of KV head
+ * h / group:
+ *   S^T[j][i] = k_j . Qt[:, i]        GEMM micro-kernel (keys x queries)
+ *   online softmax per query column:  m' = max(m, max_j S), P = exp(S - m'),
+ *                                     l = l exp(m - m') + sum_j P,
+ *                                     O^T *= exp(m - m')
+ *   O^T[c][i] += sum_j V[j][c] P[j][i] GEMM micro-kernel (channels x queries)
+ * and finally out_i = O^T[:, i] / l_i. Memory per thread is O(tile) (a few
+ * hundred KiB); the n x n score matrix never exists. Each output is computed
+ * by one thread in a fixed order: results do not depend on the thread count
+ * or on which queries share a tile.
+ *
+ * Pass 2 (Mask-Voting, only when vote_query != NULL). The column sums need
+ * each voting query's final m_i and l_i, kept from pass 1 (2 floats per
+ * query and head). Work items are (h, chunk of keys): the scores of the
+ * chunk against every voting query are recomputed (bitwise the same as in
+ * pass 1) and exp(s - m_i) / l_i is summed per key, over the voting queries
+ * in panels of nr in ascending order; the item adds its sums to
+ * vote_sums[h][j]. One thread owns each (h, j), so the sums are the same for
+ * any thread count. Costs n_vote / n_q of the QK^T work again. */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/kernels_internal.h"
+#include "util/alloc.h"
+
+#define ATTN_Q_PANELS 4    /* query panels per tile: each packed key row is reused 4 * nr times */
+#define ATTN_KEY_ROWS_PER_TILE 8 /* key tile = 8 * mr keys                                  */
+
+static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
+
+typedef struct {
+    float *q_t;       /* [ATTN_Q_PANELS][head_dim][nr] scaled, transposed queries */
+    float *scores;    /* [ATTN_Q_PANELS][key_tile][nr]                           */
+    float *out_t;     /* [ATTN_Q_PANELS][head_dim][nr]                           */
+    float *row_max;   /* [ATTN_Q_PANELS][nr]                                     */
+    float *row_sum;   /* [ATTN_Q_PANELS][nr]                                     */
+    float *key_panel; /* [head_dim][a_stride]                                    */
+    float *key_votes; /* [key_tile]                                              */
+} attention_scratch;
+
+typedef struct {
+    size_t q_t, scores, out_t, stats, key_panel, key_votes, total;
+} scratch_layout;
+
+static scratch_layout layout_for(const mkv_isa_ops *ops, int head_dim, int key_tile) {
+    scratch_layout s;
+    s.q_t = round16((size_t)ATTN_Q_PANELS * head_dim * ops->nr);
+    s.scores = round16((size_t)ATTN_Q_PANELS * key_tile * ops->nr);
+    s.out_t = s.q_t;
+    s.stats = round16((size_t)ATTN_Q_PANELS * ops->nr);
+    s.key_panel = round16((size_t)head_dim * ops->a_stride);
+    s.key_votes = round16((size_t)key_tile);
+    s.total = s.q_t + s.scores + s.out_t + 2 * s.stats + s.key_panel + s.key_votes;
+    return s;
+}
+
+static attention_scratch carve(float *base, const scratch_layout *s) {
+    attention_scratch a;
+    a.q_t = base;
+    a.scores = a.q_t + s->q_t;
+    a.out_t = a.scores + s->scores;
+    a.row_max = a.out_t + s->out_t;
+    a.row_sum = a.row_max + s->stats;
+    a.key_panel = a.row_sum + s->stats;
+    a.key_votes = a.key_panel + s->key_panel;
+    return a;
+}
+
+/* Qt[c][i] = scale * q_i[c] for the queries of one panel (padding columns
+ * repeat a real query; their results are never stored or voted). */
+static void pack_queries(const mkv_isa_ops *ops, const float *const *query_rows, int head_dim, float scale, float *q_t) {
+    ops->transpose_to_panel(query_rows, head_dim, ops->nr, q_t);
+    for (size_t e = 0; e < (size_t)head_dim * ops->nr; e++) q_t[e] *= scale;
+}
+
+/* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys. */
+static void score_tile(const mkv_isa_ops *ops, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
+                       int n_panels, int key_tile, const attention_scratch *scratch) {
+    const int mr = ops->mr, nr = ops->nr;
+    for (int jj = 0; jj < n_keys; jj += mr) {
+        const int rows = n_keys - jj < mr ? n_keys - jj : mr;
+        const float *key_rows[64];
+        for (int r = 0; r < ops->a_stride; r++) key_rows[r] = kv->k + (j0 + jj + (r < rows ? r : rows - 1)) * kv->stride;
+        ops->transpose_to_panel(key_rows, head_dim, ops->a_stride, scratch->key_panel);
+        for (int p = 0; p < n_panels; p++)
+            ops->micro_kernel(rows, nr, head_dim, scratch->key_panel, ops->a_stride, scratch->q_t + (size_t)p * head_dim * nr,
+                              scratch->scores + ((size_t)p * key_tile + jj) * nr, nr, false);
+    }
+}
+
+static void attend_query_tile(const mkv_isa_ops *ops, const mkv_attention_args *args, int h, int64_t q0,
+                              const attention_scratch *scratch, int key_tile, float *query_stats) {
+    const int nr = ops->nr, mr = ops->mr, head_dim = args->head_dim;
+    const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
+    const int64_t tile_queries = args->n_q - q0 < (int64_t)ATTN_Q_PANELS * nr ? args->n_q - q0 : ATTN_Q_PANELS * nr;
+    const int n_panels = (int)((tile_queries + nr - 1) / nr);
+
+    if (kv->n_keys <= 0) {
+        for (int64_t i = 0; i < tile_queries; i++)
+            memset(args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim, 0, (size_t)head_dim * sizeof(float));
+        return;
+    }
+    for (int p = 0; p < n_panels; p++) {
+        const float *query_rows[64];
+        for (int i = 0; i < nr; i++) {
+            int64_t q_index = q0 + (int64_t)p * nr + i;
+            if (q_index >= args->n_q) q_index = args->n_q - 1;
+            query_rows[i] = args->q + q_index * args->q_stride + (int64_t)h * head_dim;
+        }
+        pack_queries(ops, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
+    }
+
+    /* Channel chunks of the P.V product: near-equal, at most mr rows each. */
+    const int n_chunks = (head_dim + mr - 1) / mr;
+    const int chunk_rows = (head_dim + n_chunks - 1) / n_chunks;
+
+    for (int64_t j0 = 0; j0 < kv->n_keys; j0 += key_tile) {
+        const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
+        const bool first = j0 == 0;
+        score_tile(ops, kv, j0, n_keys, head_dim, n_panels, key_tile, scratch);
+        for (int p = 0; p < n_panels; p++)
+            ops->softmax_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max + p * nr,
+                              scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr, head_dim, first);
+        for (int c0 = 0; c0 < head_dim; c0 += chunk_rows) {
+            const int rows = head_dim - c0 < chunk_rows ? head_dim - c0 : chunk_rows;
+            for (int p = 0; p < n_panels; p++)
+                ops->micro_kernel(rows, nr, n_keys, kv->v + j0 * kv->stride + c0, kv->stride, scratch->scores + (size_t)p * key_tile * nr,
+                                  scratch->out_t + ((size_t)p * head_dim + c0) * nr, nr, !first);
+        }
+    }
+
+    for (int64_t i = 0; i < tile_queries; i++) {
+        const int p = (int)(i / nr), lane = (int)(i % nr);
+        const float *o_t = scratch->out_t + (size_t)p * head_dim * nr + lane;
+        const float row_sum = scratch->row_sum[p * nr + lane];
+        float *out = args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim;
+        for (int c = 0; c < head_dim; c++) out[c] = o_t[(size_t)c * nr] / row_sum;
+        if (query_stats) {
+            query_stats[2 * (q0 + i)] = scratch->row_max[p * nr + lane];
+            query_stats[2 * (q0 + i) + 1] = row_sum;
+        }
+    }
+}
+
+/* Pass 2 for keys [j0, j0 + n_keys) of head h; voters[] lists the voting
+ * queries in ascending order, head_stats their (m, l) from pass 1. */
+static void vote_key_chunk(const mkv_isa_ops *ops, const mkv_attention_args *args, int h, int64_t j0, int n_keys,
+                           const int64_t *voters, int64_t n_voters, const float *head_stats,
+                           const attention_scratch *scratch, int key_tile) {
+    const int nr = ops->nr, head_dim = args->head_dim;
+    const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
+    memset(scratch->key_votes, 0, (size_t)n_keys * sizeof(float));
+    float inv_row_sum[64];
+    for (int64_t v0 = 0; v0 < n_voters; v0 += (int64_t)ATTN_Q_PANELS * nr) {
+        const int64_t group_voters = n_voters - v0 < ATTN_Q_PANELS * nr ? n_voters - v0 : ATTN_Q_PANELS * nr;
+        const int n_panels = (int)((group_voters + nr - 1) / nr);
+        for (int p = 0; p < n_panels; p++) {
+            const float *query_rows[64];
+            for (int i = 0; i < nr; i++) {
+                int64_t v = v0 + (int64_t)p * nr + i;
+                query_rows[i] = args->q + voters[v < n_voters ? v : n_voters - 1] * args->q_stride + (int64_t)h * head_dim;
+            }
+            pack_queries(ops, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
+        }
+        score_tile(ops, kv, j0, n_keys, head_dim, n_panels, key_tile, scratch);
+        for (int p = 0; p < n_panels; p++) {
+            for (int i = 0; i < nr; i++) {
+                int64_t v = v0 + (int64_t)p * nr + i;
+                /* padding columns repeat the last voter with weight 0 */
+                scratch->row_max[i] = head_stats[2 * voters[v < n_voters ? v : n_voters - 1]];
+                inv_row_sum[i] = v < n_voters ? 1.0f / head_stats[2 * voters[v] + 1] : 0.0f;
+            }
+            ops->vote_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum,
+                           scratch->key_votes);
+        }
+    }
+    float *votes = args->vote_sums[h] + j0;
+    for (int j = 0; j < n_keys; j++) votes[j] += scratch->key_votes[j];
+}
+
+/* Returns false (nothing written) when scratch memory cannot be allocated. */
+bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_attention_args *args) {
+    if (args->n_q <= 0 || args->n_heads <= 0) return true;
+    if (ops->nr > 64 || ops->a_stride > 64) return false;
+    const int key_tile = ATTN_KEY_ROWS_PER_TILE * ops->mr;
+    const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
+    const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
+
+    int64_t n_voters = 0;
+    if (voting)
+        for (int64_t i = 0; i < args->n_q; i++) n_voters += args->vote_query[i] != 0;
+
+    const size_t stats_floats = n_voters ? (size_t)args->n_heads * (size_t)args->n_q * 2 : 0;
+    const size_t scratch_floats = (size_t)n_threads * layout.total;
+    float *scratch_all = mkv_malloc((scratch_floats + stats_floats) * sizeof(float) + (size_t)n_voters * sizeof(int64_t),
+                                    "attention tiles");
+    if (!scratch_all) return false;
+    float *stats = scratch_all + scratch_floats;
+    int64_t *voters = (int64_t *)(stats + stats_floats);
+    for (int64_t i = 0, v = 0; n_voters && i < args->n_q; i++)
+        if (args->vote_query[i]) voters[v++] = i;
+
+    const int64_t tile_queries = (int64_t)ATTN_Q_PANELS * ops->nr;
+    const int64_t q_tiles = (args->n_q + tile_queries - 1) / tile_queries;
+    int64_t max_keys = 0;
+    for (int g = 0; g < args->n_kv_heads; g++) max_keys = args->kv[g].n_keys > max_keys ? args->kv[g].n_keys : max_keys;
+    const int64_t key_chunks = (max_keys + key_tile - 1) / key_tile;
+
+#pragma omp parallel num_threads(n_threads)
+    {
+        const attention_scratch scratch = carve(scratch_all + (size_t)omp_get_thread_num() * layout.total, &layout);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t item = 0; item < (int64_t)args->n_heads * q_tiles; item++) {
+            const int h = (int)(item / q_tiles);
+            attend_query_tile(ops, args, h, (item % q_tiles) * tile_queries, &scratch, key_tile,
+                              n_voters ? stats + (size_t)h * args->n_q * 2 : NULL);
+        }
+        if (n_voters) {
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t item = 0; item < (int64_t)args->n_heads * key_chunks; item++) {
+                const int h = (int)(item / key_chunks);
+                const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
+                const int64_t j0 = (item % key_chunks) * key_tile;
+                if (j0 >= kv->n_keys) continue;
+                const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
+                vote_key_chunk(ops, args, h, j0, n_keys, voters, n_voters, stats + (size_t)h * args->n_q * 2, &scratch,
+                               key_tile);
+            }
+        }
+    }
+    mkv_free(scratch_all);
+    return true;
+}
