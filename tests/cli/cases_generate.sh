@@ -1,0 +1,43 @@
+# generate / forward / calibrate: exit codes and one-line errors (sourced by run_cli_tests.sh)
+M=tests/models/llada-tiny-f32.gguf
+D=tests/models/dream-tiny
+G="--gen-len 8 --block-len 8 --steps 8"
+expect_ok '"cache":"none"' generate -m $M --ids "3 4 5" $G --json
+expect_ok '"kv_prompt_kept":' generate -m $M -p "Hello there" $G --cache maskkv --budget 2 --json
+expect_ok '"cache":"dllm"' generate -m $D -p "Hello" --gen-len 8 --steps 4 --cache dllm --json
+expect_ok '"cache":"prefix"' generate -m $M --chat -p "Hi" --gen-len 16 --block-len 8 --steps 8 --cache prefix --json
+expect_fail 2 "not a multiple of --block-len" generate -m $M -p "Hi" --gen-len 10 --block-len 4 --steps 10
+expect_fail 2 "not divisible by the number of blocks" generate -m $M -p "Hi" --gen-len 16 --block-len 8 --steps 3
+expect_fail 2 "--steps must be at least 1" generate -m $M -p "Hi" $G --steps 0
+expect_fail 2 "--gen-len must be at least 1" generate -m $M -p "Hi" --gen-len 0
+expect_fail 6 "exceeds the model's context" generate -m $M -p "Hi" --gen-len 100000 --block-len 100000 --steps 1
+expect_fail 6 "prompt is empty" generate -m $M -p "" $G
+expect_fail 2 "--threads: 0 is out of range" generate -m $M -p "Hi" $G --threads 0
+expect_fail 2 "--threads: 10000 is out of range" generate -m $M -p "Hi" $G --threads 10000
+expect_fail 2 "--budget: 0 is out of range" generate -m $M -p "Hi" $G --cache maskkv --budget 0
+expect_fail 2 "--budget: -5 is out of range" generate -m $M -p "Hi" $G --cache maskkv --budget -5
+expect_fail 2 "unknown mode 'bogus'" generate -m $M -p "Hi" $G --cache bogus
+expect_fail 2 "unknown value 'x'" generate -m $M -p "Hi" $G --remasking x
+expect_fail 2 "exactly one of -p" generate -m $M $G
+expect_fail 3 "cannot open" generate -m tests/models/no-such-model.gguf -p "Hi" $G
+expect_fail 6 "out of the vocabulary" generate -m $M --ids "3 99999" $G
+expect_fail 7 "memory limit" generate -m $M -p "Hi" $G --max-memory 1K
+expect_fail 3 "cannot open" generate -m $M -p "Hi" $G --cache maskkv --profile /nonexistent/profile.json
+expect_fail 2 "--cfg works with --cache none or prefix" generate -m $M -p "Hi" $G --cfg 1 --cache dllm
+# forward
+tmp_logits=$(mktemp)
+expect_ok "argmax of last row" forward -m $M --ids "3 4 5" --logits-out "$tmp_logits"
+expect_fail 6 "out of the vocabulary" forward -m $M --ids "3 4 100000" --logits-out "$tmp_logits"
+expect_fail 2 "not a token id" forward -m $M --ids "3 x" --logits-out "$tmp_logits"
+expect_fail 6 "no token ids" forward -m $M --ids " " --logits-out "$tmp_logits"
+expect_fail 2 "past the last position" forward -m $M --ids "3 4" --positions 5 --logits-out "$tmp_logits"
+expect_fail 3 "cannot open for writing" forward -m $M --ids "3 4" --logits-out /nonexistent/dir/x.f32
+rm -f "$tmp_logits"
+# calibrate
+tmp_profile=$(mktemp)
+printf 'The first calibration paragraph.\n\nA second one, a little longer than the first.\n' > "$tmp_profile.txt"
+expect_ok "2 samples" calibrate -m $M -f "$tmp_profile.txt" -o "$tmp_profile"
+expect_ok '"cache":"maskkv"' generate -m $M -p "Hello there" $G --cache maskkv --budget 2 --profile "$tmp_profile" --json
+expect_fail 6 "another model" generate -m tests/models/llada-odd -p "Hello" $G --cache maskkv --profile "$tmp_profile"
+expect_fail 3 "cannot open" calibrate -m $M -f /nonexistent.txt -o "$tmp_profile"
+rm -f "$tmp_profile" "$tmp_profile.txt"
