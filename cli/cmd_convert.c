@@ -26,7 +26,7 @@
 #include "formats/gguf_writer.h"
 #include "formats/hf_config.h"
 #include "model/model.h"
-#include "model/tokenizer_link.h"
+#include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/dtype.h"
 
@@ -308,10 +308,6 @@ static mkv_status convert(const char *in_dir, const char *out_path, mkv_dtype ou
     if (st) goto done;
     if (!model->tokenizer) {
         st = mkv_fail(MKV_ERR_IO, "%s: no tokenizer.json (the GGUF needs the vocabulary)", in_dir);
-        goto done;
-    }
-    if (!mkv_tokenizer_vocab_linked()) {
-        st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s: this build's tokenizer has no vocabulary accessors", in_dir);
         goto done;
     }
     if ((st = mkv_hf_config_load(in_dir, &cfg))) goto done;

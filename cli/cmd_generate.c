@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cache_presets.h"
 #include "cache/profile.h"
 #include "commands.h"
 #include "generate/generate.h"
@@ -74,35 +75,6 @@ static bool parse_choice(const char *flag, const char *value, const char *const 
         }
     mkv_fail(MKV_ERR_USAGE, "%s: unknown value '%s'", flag, value);
     return false;
-}
-
-/* --cache presets: the engine mode plus, for eviction, the policy (SPEC §5). */
-static bool apply_cache_preset(const char *name, mkv_cache_config *c) {
-    mkv_evict_config *e = &c->evict;
-    if (!strcmp(name, "none")) c->mode = MKV_CACHE_NONE;
-    else if (!strcmp(name, "prefix")) c->mode = MKV_CACHE_PREFIX;
-    else if (!strcmp(name, "dllm")) c->mode = MKV_CACHE_DLLM;
-    else {
-        c->mode = MKV_CACHE_EVICT;
-        e->head_alloc = MKV_HEADS_UNIFORM;
-        e->layer_alloc = MKV_LAYERS_UNIFORM;
-        if (!strcmp(name, "maskkv")) {
-            e->selector = MKV_SELECT_MASKVOTE;
-            e->layer_alloc = MKV_LAYERS_BOUNDARY;
-            e->head_alloc = MKV_HEADS_PREFERENCE;
-        } else if (!strcmp(name, "snapkv")) e->selector = MKV_SELECT_SNAPKV;
-        else if (!strcmp(name, "pyramidkv")) e->selector = MKV_SELECT_SNAPKV, e->layer_alloc = MKV_LAYERS_PYRAMID;
-        else if (!strcmp(name, "squeeze")) e->selector = MKV_SELECT_SNAPKV, e->layer_alloc = MKV_LAYERS_SQUEEZE;
-        else if (!strcmp(name, "adakv")) e->selector = MKV_SELECT_SNAPKV, e->head_alloc = MKV_HEADS_ADAKV;
-        else if (!strcmp(name, "streaming")) e->selector = MKV_SELECT_STREAMING;
-        else if (!strcmp(name, "random")) e->selector = MKV_SELECT_RANDOM;
-        else if (!strcmp(name, "evict")) e->selector = MKV_SELECT_MASKVOTE;
-        else {
-            mkv_fail(MKV_ERR_USAGE, "--cache: unknown mode '%s' (none, prefix, dllm, maskkv, snapkv, pyramidkv, squeeze, adakv, streaming, random)", name);
-            return false;
-        }
-    }
-    return true;
 }
 
 static void print_json(const mkv_model *model, const mkv_gen_params *p, const mkv_gen_result *r, const char *text,
@@ -215,7 +187,7 @@ mkv_status cmd_generate(int argc, char **argv) {
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
     if (!!prompt_text + !!prompt_file + !!ids_text != 1)
         return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE or --ids \"...\"");
-    if (!apply_cache_preset(cache_name, &p.cache)) return MKV_ERR_USAGE;
+    if (!mkv_apply_cache_preset(cache_name, &p.cache)) return MKV_ERR_USAGE;
     p.cache.prompt_refresh = overrides.prompt_refresh;
     p.cache.response_refresh = overrides.response_refresh;
     p.cache.transfer_ratio = overrides.transfer_ratio;
@@ -274,11 +246,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         }
     }
     if (p.cache.mode == MKV_CACHE_EVICT && e->layer_alloc == MKV_LAYERS_BOUNDARY && !profile_path) {
-        /* the profile shipped beside the model (MODEL.profile.json), else measure on the request */
-        snprintf(default_profile, sizeof default_profile, "%s.profile.json", model_path);
-        size_t len = strlen(model_path);
-        if (len && model_path[len - 1] == '/') snprintf(default_profile, sizeof default_profile, "%.*s.profile.json", (int)len - 1, model_path);
-        if (access(default_profile, R_OK) == 0) profile_path = default_profile;
+        if (mkv_default_profile_path(model_path, default_profile, sizeof default_profile)) profile_path = default_profile;
         else {
             e->layer_alloc = MKV_LAYERS_BOUNDARY_ONLINE;
             if (!json) fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n", default_profile);

@@ -8,7 +8,7 @@
 #include "args.h"
 #include "commands.h"
 #include "model/model.h"
-#include "model/tokenizer_link.h"
+#include "tokenizer/tokenizer.h"
 #include "util/dtype.h"
 
 static void usage(FILE *out) {
@@ -32,16 +32,11 @@ static double pretty_float(float f) {
 static const char *chat_kind(const mkv_model *model) {
     const char *t = model->chat_template;
     if (!t) return "none";
-    if (mkv_chat_detect) {
-        switch (mkv_chat_detect(t, model->hp.arch)) {
-        case MKV_CHAT_LLADA: return "llada";
-        case MKV_CHAT_DREAM: return "dream";
-        default: return "other";
-        }
+    switch (mkv_chat_detect(t, model->hp.arch)) {
+    case MKV_CHAT_LLADA: return "llada";
+    case MKV_CHAT_DREAM: return "dream";
+    default: return "other";
     }
-    if (strstr(t, "<|start_header_id|>")) return "llada";
-    if (strstr(t, "<|im_start|>")) return "dream";
-    return "other";
 }
 
 typedef struct {
@@ -62,7 +57,7 @@ static const char *dtype_name(int t) {
 }
 
 static int tokenizer_tokens(const mkv_model *model) {
-    if (!model->tokenizer || !mkv_tokenizer_n_vocab) return -1;
+    if (!model->tokenizer) return -1;
     return mkv_tokenizer_n_vocab(model->tokenizer);
 }
 
