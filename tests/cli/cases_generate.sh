@@ -41,3 +41,9 @@ expect_ok '"cache":"maskkv"' generate -m $M -p "Hello there" $G --cache maskkv -
 expect_fail 6 "another model" generate -m tests/models/llada-odd -p "Hello" $G --cache maskkv --profile "$tmp_profile"
 expect_fail 3 "cannot open" calibrate -m $M -f /nonexistent.txt -o "$tmp_profile"
 rm -f "$tmp_profile" "$tmp_profile.txt"
+# eval harness (the tiny random model answers nothing right: this checks the harness runs and reports)
+expect_ok "maskkv " eval -m $M --data tests/data/eval --task niah --lengths 64 --budgets 2 --samples 2 --methods full,maskkv --threads 1
+expect_ok '"method":"snapkv"' eval -m $M --data tests/data/eval --task recall --lengths 64 --budgets 2 --samples 1 --methods full,snapkv --json --threads 1
+expect_fail 3 "cannot open" eval -m $M --data /nonexistent --task niah --lengths 64 --samples 1
+expect_fail 2 "not a prompt-cache method" eval -m $M --data tests/data/eval --methods none
+expect_fail 2 "--lengths: 'x' is not an integer" eval -m $M --data tests/data/eval --lengths x
