@@ -68,6 +68,55 @@ run: $(BIN)
 bench: $(BENCH_BIN) $(BIN)
 	@echo "see BENCHMARKS.md for the benchmark commands"
 
+# Fuzzing (clang + libFuzzer; see FUZZING.md). `make fuzz` builds one binary
+# per fuzz/fuzz_*.c into build-fuzz/; `make fuzz-replay` runs every committed
+# corpus input (fuzz/corpus/<target>/) once, as a regression test;
+# `fuzz/run.sh TARGET SECONDS` fuzzes one target.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc -Icli $(FUZZ_SAN) -DMKV_SOURCE_ROOT='"$(CURDIR)"'
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/main.o,$(CLI_SRC:%.c=$(FUZZ_BUILD)/obj/%.o))
+
+.PHONY: fuzz-replay valgrind
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# The SIMD kernels use GCC target pragmas that clang 14 does not honour: they
+# are built by $(CC) without instrumentation (fuzzing targets the parsers).
+FUZZ_GCC_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard src/kernels/kernels*.c))
+$(FUZZ_GCC_OBJ): $(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libmaskkv-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/libmaskkv-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 -lm
+
+fuzz-replay: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz-replay: $$t ($$(ls fuzz/corpus/$$t | wc -l) inputs)"; \
+	  ASAN_OPTIONS=detect_leaks=1 ./$(FUZZ_BUILD)/fuzz_$$t -runs=0 -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_BUILD)/replay-$$t- fuzz/corpus/$$t 2>$(FUZZ_BUILD)/replay-$$t.log \
+	    || { tail -40 $(FUZZ_BUILD)/replay-$$t.log; echo "fuzz-replay: $$t FAILED"; exit 1; }; \
+	done; echo "fuzz-replay: all corpora replayed cleanly"
+
+# Memcheck on a small MaskKV generation: no errors, no definite leaks.
+VALGRIND_GEN := generate -m tests/models/llada-tiny-f32.gguf -p "The secret code of Alice is 4417." \
+                --gen-len 8 --block-len 8 --steps 4 --cache maskkv --budget 4 --threads 1
+valgrind: $(BIN)
+	OMP_NUM_THREADS=1 valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite --track-origins=yes ./$(BIN) $(VALGRIND_GEN)
+
+-include $(FUZZ_OBJ:.o=.d)
+
 clean:
 	rm -rf build build-asan
 

@@ -57,14 +57,19 @@ static double run(const attention_shape *s, bool reference, double min_seconds) 
                                .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim,
                                .kv = views, .scale = 1.0f / sqrtf((float)s->head_dim), .vote_query = vote_query,
                                .vote_sums = vote_sums};
-    int reps = 0;
-    double start = now_seconds(), elapsed;
-    do {
-        if (reference) mkv_attention_ref(&args);
-        else mkv_attention(&args);
-        reps++;
-        elapsed = now_seconds() - start;
-    } while (elapsed < min_seconds);
+    /* best of 3 windows (the machine may be shared) */
+    double best = 1e30;
+    for (int window = 0; window < 3; window++) {
+        int reps = 0;
+        double start = now_seconds(), elapsed;
+        do {
+            if (reference) mkv_attention_ref(&args);
+            else mkv_attention(&args);
+            reps++;
+            elapsed = now_seconds() - start;
+        } while (elapsed < min_seconds / 3);
+        if (elapsed / reps < best) best = elapsed / reps;
+    }
     if (vote_sums)
         for (int h = 0; h < s->n_heads; h++) free(vote_sums[h]);
     free(vote_sums);
@@ -74,7 +79,7 @@ static double run(const attention_shape *s, bool reference, double min_seconds) 
     free(out);
     free(k);
     free(v);
-    return elapsed / reps;
+    return best;
 }
 
 int main(int argc, char **argv) {

@@ -231,7 +231,14 @@ mkv_status cmd_generate(int argc, char **argv) {
         }
         const char *text = prompt_text;
         if (prompt_file) {
-            if ((st = mkv_read_text_file(prompt_file, (size_t)1 << 30, &file_text, NULL)) != MKV_OK) goto done;
+            size_t file_len = 0;
+            if ((st = mkv_read_text_file(prompt_file, (size_t)1 << 30, &file_text, &file_len)) != MKV_OK) goto done;
+            const char *nul = memchr(file_text, '\0', file_len);
+            if (nul) { /* the prompt is a C string from here on: refuse rather than cut it */
+                st = mkv_fail(MKV_ERR_INPUT, "%s: the prompt contains a NUL byte at offset %zu", prompt_file,
+                              (size_t)(nul - file_text));
+                goto done;
+            }
             text = file_text;
         }
         if (chat) {

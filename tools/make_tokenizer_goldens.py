@@ -28,7 +28,12 @@ Files (all integers are unsigned LEB128 varints, strings are varint length + byt
 
 Run from the repository root: python3 tools/make_tokenizer_goldens.py
 The output depends only on the seeds below and the `tokenizers` version.
+
+Fuzzing: `--out DIR --seed N --count N` writes a bigger corpus elsewhere, e.g.
+  python3 tools/make_tokenizer_goldens.py --out /tmp/fz/data/tokenizer --seed 7 --count 50000
+  MKV_TESTS_DIR=/tmp/fz ./build/test_runner tokenizer_parity
 """
+import argparse
 import json
 import os
 import random
@@ -186,8 +191,8 @@ def fragment(rng):
     return rng.choice(["'", "\"", "(", ")", "[", "]", "{", "}", "<", ">", "|", "<|", "|>", "<<", ">>", "!", "?", "#", "@", "_", "~"])
 
 
-def build_corpus():
-    rng = random.Random(20240611)
+def build_corpus(seed=20240611, count=2400):
+    rng = random.Random(seed)
     texts = ["", " ", "a", "hello world", "Hello World!", CHKTXT, "\n", "\r\n", "\t", "  \n  ", "x" * 1000,
              " " * 500, "!" * 300, "0" * 200, "\U0001F600" * 100, "ab" * 400, "\u00e9" * 300, "e\u0301" * 100,
              "\n" * 100, "\t " * 100, "<|endoftext|>" * 20, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
@@ -196,7 +201,12 @@ def build_corpus():
              "<|start_header_id|>assistant<|end_header_id|>\n\n",
              "<|mdm_mask|><|mdm_mask|><|mdm_mask|>", "a <mask> b", "a  <mask>  b", "<mask>", "x[SEP]  y", "[SEP]",
              "word", "a word b", "awordb", "word_x", "_word", "word1", "1word", "wörd word", "hello world", "hello  world",
-             "caf\u00e9", "cafe\u0301", "the caf\u00e9!", "<think>ok</think>", "<tool>", " <tool> "]
+             "caf\u00e9", "cafe\u0301", "the caf\u00e9!", "<think>ok</think>", "<tool>", " <tool> ",
+             # letters and digits newer than Unicode 14 (Oniguruma in HF has 16.0, PCRE2 14.0)
+             "x\u1c89\u1c8ay \ua7cb\ua7cd!", "\U00010d40\U00010d41 12 \U000116d0", "\U00031350\U00031351\U0002ebf0 abc",
+             "\u1c8a[SEP]", "\U00010d40[SEP]", "\U00031350[SEP] \U0002ebf0(SEP)",
+             # marks HF's NFC (Unicode 9.0 data) does not reorder, and ones it does
+             "\u0610\u07fd\u8b42", "a\u0d3b\u0345", "a\u1df6\u0316", "a\u0301\u0316", "x\u08d3\u0610y"]
     texts += [c + w for c in CONTRACTIONS for w in ["", " x", "s"]]
     texts += [w * k for w in WHITESPACE for k in (1, 2, 5)]
     texts += ["x" + w + "y" for w in WHITESPACE]
@@ -207,7 +217,7 @@ def build_corpus():
     texts += [" " + "".join(rng.choice("0123456789") for _ in range(k)) for k in range(1, 20)]
     texts += CODE
     texts += [s + "<|endoftext|>" + t for s in ["", " ", "\n", "x", "x "] for t in ["", " ", "\n", "y", " y"]]
-    while len(texts) < 2400:
+    while len(texts) < count:
         n = rng.randint(1, 6)
         texts.append("".join(fragment(rng) for _ in range(n)))
     entries = [(0, t.encode("utf-8")) for t in texts]
@@ -355,8 +365,15 @@ def write_style(style, entries):
 
 
 def main():
+    global OUT
     import tokenizers
-    entries = build_corpus()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=OUT, help="output directory (default tests/data/tokenizer)")
+    ap.add_argument("--seed", type=int, default=20240611, help="corpus seed")
+    ap.add_argument("--count", type=int, default=2400, help="generated strings (plus the fixed ones)")
+    args = ap.parse_args()
+    OUT = args.out
+    entries = build_corpus(args.seed, args.count)
     os.makedirs(OUT, exist_ok=True)
     out = bytearray(b"MKVTC001")
     out += varint(len(entries))

@@ -263,18 +263,26 @@ static mkv_status check_identity(const char *path, const mkv_profile *p, const m
     return MKV_OK;
 }
 
+mkv_status mkv_profile_parse(const char *text, size_t len, const char *name, const mkv_model *model, mkv_profile *p) {
+    memset(p, 0, sizeof *p);
+    if (len > PROFILE_MAX_BYTES)
+        return mkv_fail(MKV_ERR_FORMAT, "%s: not a maskkv profile (larger than %u bytes)", name, PROFILE_MAX_BYTES);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root) return mkv_fail(MKV_ERR_FORMAT, "%s: not a maskkv profile (invalid JSON)", name);
+    mkv_status st = parse(name, root, p);
+    cJSON_Delete(root);
+    if (st == MKV_OK && model) st = check_identity(name, p, model);
+    if (st != MKV_OK) mkv_profile_free(p);
+    return st;
+}
+
 mkv_status mkv_profile_load(const char *path, const mkv_model *model, mkv_profile *p) {
     memset(p, 0, sizeof *p);
     char *text = NULL;
     size_t len = 0;
     mkv_status st = read_file(path, &text, &len);
     if (st != MKV_OK) return st;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    st = mkv_profile_parse(text, len, path, model, p);
     mkv_free(text);
-    if (!root) return mkv_fail(MKV_ERR_FORMAT, "%s: not a maskkv profile (invalid JSON)", path);
-    st = parse(path, root, p);
-    cJSON_Delete(root);
-    if (st == MKV_OK && model) st = check_identity(path, p, model);
-    if (st != MKV_OK) mkv_profile_free(p);
     return st;
 }

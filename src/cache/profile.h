@@ -20,6 +20,7 @@
 #ifndef MKV_PROFILE_H
 #define MKV_PROFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "maskkv.h"
@@ -52,5 +53,7 @@ mkv_status mkv_profile_save(const mkv_profile *profile, const char *path);
  * that check. Malformed files give MKV_ERR_FORMAT, another format version
  * MKV_ERR_UNSUPPORTED, a missing file MKV_ERR_IO. */
 mkv_status mkv_profile_load(const char *path, const mkv_model *model, mkv_profile *profile);
+/* The same from the text of a profile (`name` in messages; fuzzing, tests). */
+mkv_status mkv_profile_parse(const char *text, size_t len, const char *name, const mkv_model *model, mkv_profile *profile);
 
 #endif

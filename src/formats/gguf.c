@@ -73,7 +73,7 @@ static mkv_status read_str(cursor *c, mkv_gguf_str *out, const char *what) {
     mkv_status st = read_u64(c, &len, what);
     if (st) return st;
     if (len > remaining(c))
-        return mkv_fail(MKV_ERR_FORMAT, "%s: %s at offset %zu has length %llu, past the end of the file (%zu bytes remain)",
+        return mkv_fail(MKV_ERR_FORMAT, "%s: truncated: %s at offset %zu has length %llu, past the end of the file (%zu bytes remain)",
                         c->name, what, c->pos - 8, (unsigned long long)len, remaining(c));
     out->data = (const char *)c->data + c->pos;
     out->len = (size_t)len;

@@ -50,7 +50,8 @@ bool mkv_gguf_get_str(const mkv_gguf *gguf, const char *key, mkv_gguf_str *out);
 bool mkv_gguf_get_arr_info(const mkv_gguf *gguf, const char *key, mkv_gguf_type *elem_type, uint64_t *count);
 bool mkv_gguf_get_arr_str(const mkv_gguf *gguf, const char *key, uint64_t index, mkv_gguf_str *out);
 bool mkv_gguf_get_arr_i64(const mkv_gguf *gguf, const char *key, uint64_t index, int64_t *out);
-/* Pointer to the packed elements of a numeric array (little-endian on disk). */
+/* Pointer to the packed elements of a numeric array (little-endian on disk).
+ * Metadata is not aligned: read elements with memcpy, not through a typed pointer. */
 const void *mkv_gguf_get_arr_data(const mkv_gguf *gguf, const char *key, mkv_gguf_type *elem_type, uint64_t *count);
 
 /* Tensors: infos validated at open (known type, in-bounds, aligned, sizes

@@ -2,7 +2,11 @@
  * llama.cpp's SpecialVocab rules (gguf-py vocab.py) for the converter. */
 #include "formats/hf_config.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
 #include <math.h>
+#include <pcre2.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -492,4 +496,231 @@ void mkv_hf_special_vocab_free(mkv_hf_special_vocab *sv) {
     if (!sv) return;
     mkv_free(sv->chat_template);
     sv->chat_template = NULL;
+}
+
+/* ------------------------------------------------------------ model-id heuristics */
+
+/* Python's re.fullmatch(pattern, s[, re.IGNORECASE]). */
+static bool full_match(const char *pattern, const char *s, bool caseless) {
+    int err;
+    PCRE2_SIZE err_at;
+    uint32_t options = PCRE2_ANCHORED | PCRE2_ENDANCHORED | (caseless ? PCRE2_CASELESS : 0);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options, &err, &err_at, NULL);
+    if (!re) return false;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = md ? pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) : -1;
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return rc >= 0;
+}
+
+static char *dup_range(const char *s, size_t n) {
+    char *c = mkv_malloc(n + 1, "model id");
+    if (c) {
+        memcpy(c, s, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
+/* Python str.islower(): some cased character and none upper-case. */
+static bool py_islower(const char *w) {
+    bool cased = false;
+    for (const char *p = w; *p; p++) {
+        if (isupper((unsigned char)*p)) return false;
+        if (islower((unsigned char)*p)) cased = true;
+    }
+    return cased;
+}
+
+char *mkv_hf_id_to_title(const char *id) {
+    size_t n = strlen(id);
+    char *out = mkv_malloc(n + 1, "model title"), *o = out;
+    if (!out) return NULL;
+    const char *p = id;
+    char word[256];
+    while (*p) {
+        while (*p == ' ' || *p == '-' || *p == '\t' || *p == '\n') p++;
+        if (!*p) break;
+        size_t len = 0;
+        while (p[len] && p[len] != ' ' && p[len] != '-' && p[len] != '\t' && p[len] != '\n') len++;
+        size_t wl = len < sizeof word - 1 ? len : sizeof word - 1;
+        memcpy(word, p, wl);
+        word[wl] = '\0';
+        if (o != out) *o++ = ' ';
+        if (py_islower(word) && !full_match("v\\d+(?:\\.\\d+)*|\\d.*", word, false)) {
+            /* str.title(): upper-case a letter that follows a non-letter */
+            bool prev_alpha = false;
+            for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)p[i];
+                *o++ = (char)(isalpha(c) ? (prev_alpha ? tolower(c) : toupper(c)) : c);
+                prev_alpha = isalpha(c) != 0;
+            }
+        } else {
+            memcpy(o, p, len);
+            o += len;
+        }
+        p += len;
+    }
+    *o = '\0';
+    return out;
+}
+
+enum { T_BASENAME = 1, T_SIZE = 2, T_FINETUNE = 4, T_VERSION = 8, T_TYPE = 16 };
+
+/* "-".join(parts whose types include `want` and not `exclude`), deduplicated when `dedup`. */
+static char *join_parts(char **parts, const int *types, int n, int want, int exclude, bool dedup) {
+    size_t total = 1;
+    for (int i = 0; i < n; i++) total += strlen(parts[i]) + 1;
+    char *out = mkv_malloc(total, "model id");
+    if (!out) return NULL;
+    out[0] = '\0';
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        if (!(types[i] & want) || (types[i] & exclude)) continue;
+        bool seen = false;
+        for (int j = 0; dedup && j < i; j++)
+            if ((types[j] & want) && !(types[j] & exclude) && !strcmp(parts[j], parts[i])) seen = true;
+        if (seen) continue;
+        if (any) strcat(out, "-");
+        strcat(out, parts[i]);
+        any = true;
+    }
+    if (!any) {
+        mkv_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+void mkv_hf_model_id_free(mkv_hf_model_id *id) {
+    if (!id) return;
+    mkv_free(id->name);
+    mkv_free(id->organization);
+    mkv_free(id->basename);
+    mkv_free(id->finetune);
+    mkv_free(id->version);
+    mkv_free(id->size_label);
+    memset(id, 0, sizeof *id);
+}
+
+/* Metadata.get_model_id_components. */
+mkv_status mkv_hf_model_id_parse(const char *model_id, int64_t total_params, mkv_hf_model_id *out) {
+    memset(out, 0, sizeof *out);
+    if (!model_id) return MKV_OK;
+    if (strchr(model_id, ' ')) {
+        out->name = dup_range(model_id, strlen(model_id));
+        return out->name ? MKV_OK : mkv_last_status();
+    }
+    const char *slash = strchr(model_id, '/'), *full = model_id;
+    if (slash) {
+        if (slash != model_id && model_id[0] == '.') {
+            /* './x' and '../x' are paths, not organizations */
+        } else if (!(out->organization = dup_range(model_id, (size_t)(slash - model_id)))) {
+            return mkv_last_status();
+        }
+        full = slash + 1;
+    }
+    if (!(out->name = dup_range(full, strlen(full)))) goto oom;
+    int n = 0;
+    char *parts[64];
+    int types[64] = {0};
+    for (const char *p = full; *p && n < 64;) {
+        const char *dash = strchr(p, '-');
+        size_t len = dash ? (size_t)(dash - p) : strlen(p);
+        if (len > 0) {
+            /* room for the bloom "7b1" -> "7.1b" rewrite */
+            if (!(parts[n] = dup_range(p, len + 1))) goto oom_parts;
+            parts[n][len] = '\0';
+            n++;
+        }
+        p += len + (dash ? 1 : 0);
+        if (!dash) break;
+    }
+    for (int i = 0; i < n; i++) {
+        char *part = parts[i];
+        if (full_match("(v|iter)?\\d+([.]\\d+)*", part, true)) {
+            types[i] |= T_VERSION;
+        } else if (full_match("i?q\\d(_\\w)*|b?fp?(16|32)", part, true)) {
+            types[i] |= T_TYPE;
+            for (char *c = part; *c; c++) *c = (char)toupper((unsigned char)*c);
+        } else if (i > 0 && full_match("(([A]|\\d+[x])?\\d+([._]\\d+)?[KMBT][\\d]?|small|mini|medium|large|x?xl)", part, true)) {
+            for (char *c = part; *c; c++)
+                if (*c == '_') *c = '.';
+            size_t len = strlen(part);
+            if (isdigit((unsigned char)part[len - 1]) && len >= 2) { /* bloom-7b1 -> 7.1b */
+                char last = part[len - 1], before = part[len - 2];
+                part[len - 2] = '.';
+                part[len - 1] = last;
+                part[len] = before;
+                part[len + 1] = '\0';
+                len++;
+            }
+            if (len > 1 && isdigit((unsigned char)part[len - 2]) && strchr("kmbt", part[len - 1]))
+                part[len - 1] = (char)toupper((unsigned char)part[len - 1]);
+            if (total_params != 0) {
+                char number[64];
+                snprintf(number, sizeof number, "%.*s", (int)(len - 1), part);
+                char *end = NULL;
+                double value = strtod(number, &end);
+                bool parsed = number[0] && end && *end == '\0' && !strpbrk(number, "xXpP") && !strpbrk(number, "nNiI");
+                if (parsed) {
+                    const char *units = " KMBT";
+                    const char *u = strchr(units, part[len - 1]);
+                    double scale = pow(1000.0, u && part[len - 1] ? (double)(u - units) : -1.0);
+                    double label = value * scale;
+                    double total = (double)total_params;
+                    bool context = (total_params < 0 && label < (double)(llabs(total_params) / 8)) ||
+                                   (total_params > 0 && fabs(label - total) > (double)(7 * total_params / 8));
+                    if (context) {
+                        types[i] |= T_FINETUNE;
+                        part[len - 1] = (char)tolower((unsigned char)part[len - 1]);
+                    }
+                }
+            }
+            if (!types[i]) types[i] |= T_SIZE;
+        } else if (i > 0 && full_match("chat|instruct|vision|lora", part, true)) {
+            if (total_params < 0 && !strcasecmp(part, "lora")) types[i] |= T_TYPE;
+            else types[i] |= T_FINETUNE;
+        }
+    }
+    /* Ignore word-based size labels when a number-based one is present. */
+    bool numeric_size = false;
+    for (int i = 0; i < n; i++)
+        if ((types[i] & T_SIZE) && strpbrk(parts[i], "0123456789")) numeric_size = true;
+    if (numeric_size)
+        for (int i = 0; i < n; i++) {
+            if (!(types[i] & T_SIZE)) continue;
+            bool alpha = true;
+            for (const char *c = parts[i]; *c; c++) alpha = alpha && isalpha((unsigned char)*c);
+            if (alpha) types[i] &= ~T_SIZE;
+        }
+    bool at_start = true;
+    for (int i = 0; i < n; i++) {
+        if (at_start && ((types[i] == 0 && isalpha((unsigned char)parts[i][0])) || (types[i] & T_VERSION))) {
+            types[i] |= T_BASENAME;
+        } else {
+            at_start = false;
+            if (types[i] == 0) types[i] |= T_FINETUNE;
+        }
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        if ((types[i] & T_BASENAME) && (types[i] & ~T_BASENAME)) types[i] &= ~T_BASENAME;
+        else break;
+    }
+    out->basename = join_parts(parts, types, n, T_BASENAME, 0, false);
+    out->size_label = join_parts(parts, types, n, T_SIZE, 0, true);
+    out->finetune = join_parts(parts, types, n, T_FINETUNE, 0, false);
+    out->version = join_parts(parts, types, n, T_VERSION, T_BASENAME, false);
+    if (!out->size_label && !out->finetune && !out->version) {
+        mkv_free(out->basename);
+        out->basename = NULL;
+    }
+    for (int i = 0; i < n; i++) mkv_free(parts[i]);
+    return MKV_OK;
+oom_parts:
+    for (int i = 0; i < n; i++) mkv_free(parts[i]);
+oom:
+    mkv_hf_model_id_free(out);
+    return mkv_last_status();
 }

@@ -83,4 +83,23 @@ const char *mkv_special_kind_name(mkv_special_kind kind);
 mkv_status mkv_hf_special_vocab_load(const char *dir, mkv_hf_special_vocab *out);
 void mkv_hf_special_vocab_free(mkv_hf_special_vocab *sv);
 
+/* gguf-py's Metadata heuristics for a model id ("org/Name-8B-Instruct-v2",
+ * a directory name or config.json's _name_or_path): what llama.cpp's
+ * converter writes as general.name / organization / basename / finetune /
+ * version / size_label. Fields are mkv_malloc'd or NULL. */
+typedef struct {
+    char *name;         /* the model part of the id, not yet title-cased */
+    char *organization;
+    char *basename;
+    char *finetune;
+    char *version;
+    char *size_label;
+} mkv_hf_model_id;
+
+mkv_status mkv_hf_model_id_parse(const char *model_id, int64_t total_params, mkv_hf_model_id *out);
+void mkv_hf_model_id_free(mkv_hf_model_id *id);
+/* Metadata.id_to_title: "llada-8b-instruct" -> "Llada 8b Instruct" (words
+ * already capitalized, versions and numbers are kept). mkv_free the result. */
+char *mkv_hf_id_to_title(const char *id);
+
 #endif

@@ -104,6 +104,11 @@ static mkv_status parse_entry(mkv_safetensors *st, const cJSON *entry, mkv_tenso
     if (n_elements > SIZE_MAX / elem_bytes || end - begin != n_elements * elem_bytes)
         return mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' has %llu bytes of data but its shape and dtype need %llu", st->name,
                         name, (unsigned long long)(end - begin), (unsigned long long)(n_elements * elem_bytes));
+    /* Writers pad the header so that every tensor is aligned to its
+     * elements; readers (kernels, dtype conversions) rely on it. */
+    if ((data_start + begin) % elem_bytes != 0)
+        return mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' starts at file offset %llu, not aligned to its %zu-byte elements",
+                        st->name, name, (unsigned long long)(data_start + begin), elem_bytes);
     t->data = st->data + data_start + begin;
     t->n_bytes = (size_t)(end - begin);
     return MKV_OK;
@@ -316,6 +321,7 @@ static mkv_status index_shards(const char *index_path, cJSON **out_map_root, cha
         if (status) break;
     }
     if (!status && *n == 0) status = mkv_fail(MKV_ERR_FORMAT, "%s: weight_map is empty", index_path);
+    if (!status) qsort(*names, (size_t)*n, sizeof **names, string_ptr_compare); /* as llama.cpp: sorted(set(...)) */
     if (status) {
         cJSON_Delete(root);
         return status;

@@ -2,7 +2,8 @@
  * checked at open: its length against the file size and a 100 MB cap, each
  * tensor's dtype (F32, F16, BF16; others are MKV_ERR_UNSUPPORTED), shape and
  * data_offsets (inside the data section, size = elements * dtype size, no
- * overlap, names unique). `__metadata__` is ignored.
+ * overlap, aligned to the element size in the file, names unique).
+ * `__metadata__` is ignored.
  *
  * Tensor views keep the checkpoint's names ("model.layers.0.mlp.up_proj.weight")
  * and ggml's innermost-first shape order: a PyTorch [out][in] weight has

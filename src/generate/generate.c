@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/memory_budget.h"
 
 void mkv_gen_params_defaults(mkv_gen_params *p) {
     memset(p, 0, sizeof *p);
@@ -214,6 +215,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     for (int i = 0; i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= m->hp.n_vocab)
             return mkv_fail(MKV_ERR_INPUT, "prompt token id %d is out of the vocabulary [0, %d)", prompt[i], m->hp.n_vocab);
+    /* refuse up front what cannot fit under --max-memory or in the machine */
+    if ((st = mkv_gen_check_memory(m, p, n_prompt)) != MKV_OK) return st;
     gen_state g = {.model = m, .params = p, .n_prompt = n_prompt, .n_total = n_prompt + p->gen_len};
     mkv_rng_seed(&g.rng, p->seed);
     if (p->forbid_eos && m->hp.eos_id >= 0) g.forbidden[g.n_forbidden++] = m->hp.eos_id;

@@ -22,6 +22,13 @@ static const mkv_isa_ops *detect_isa(void) {
 /* NULL = scalar. Chosen before main (constructor), so no lazy-init race;
  * changed afterwards only by mkv_kernels_force_isa (tests, benchmarks). */
 static const mkv_isa_ops *active_ops;
+/* Opt-in "avx512bf16": BF16 weights multiply bf16-rounded activations with
+ * vdpbf16ps (everything else runs the avx512 path). */
+static bool bf16_dot_products;
+
+static bool cpu_has_avx512bf16(void) {
+    return detect_isa() == &mkv_isa_avx512 && __builtin_cpu_supports("avx512bf16");
+}
 
 __attribute__((constructor)) static void choose_isa_at_startup(void) {
     active_ops = detect_isa();
@@ -31,33 +38,39 @@ __attribute__((constructor)) static void choose_isa_at_startup(void) {
 
 const mkv_isa_ops *mkv_kernels_ops(void) { return active_ops; }
 
-const char *mkv_kernels_isa(void) { return active_ops ? active_ops->name : "scalar"; }
+const char *mkv_kernels_isa(void) {
+    if (bf16_dot_products) return mkv_isa_avx512bf16.name;
+    return active_ops ? active_ops->name : "scalar";
+}
 
 bool mkv_kernels_force_isa(const char *isa) {
-    const mkv_isa_ops *best = detect_isa();
-    if (strcmp(isa, "scalar") == 0) {
-        active_ops = NULL;
-        return true;
-    }
-    if (strcmp(isa, "avx512") == 0) {
+    const mkv_isa_ops *best = detect_isa(), *chosen;
+    bool bf16 = false;
+    if (strcmp(isa, "avx512bf16") == 0) {
+        if (!cpu_has_avx512bf16()) return false;
+        chosen = &mkv_isa_avx512;
+        bf16 = true;
+    } else if (strcmp(isa, "avx512") == 0) {
         if (best != &mkv_isa_avx512) return false;
-        active_ops = &mkv_isa_avx512;
-        return true;
-    }
-    if (strcmp(isa, "avx2") == 0) {
+        chosen = &mkv_isa_avx512;
+    } else if (strcmp(isa, "avx2") == 0) {
         if (!best) return false; /* every CPU with the AVX-512 path also has AVX2/FMA/F16C */
-        active_ops = &mkv_isa_avx2;
-        return true;
+        chosen = &mkv_isa_avx2;
+    } else if (strcmp(isa, "scalar") == 0) {
+        chosen = NULL;
+    } else if (strcmp(isa, "auto") == 0) {
+        chosen = best;
+    } else {
+        return false;
     }
-    if (strcmp(isa, "auto") == 0) {
-        active_ops = best;
-        return true;
-    }
-    return false;
+    active_ops = chosen;
+    bf16_dot_products = bf16;
+    return true;
 }
 
 void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
     const mkv_isa_ops *ops = active_ops;
+    if (ops && bf16_dot_products && w->dtype == MKV_TYPE_BF16) ops = &mkv_isa_avx512bf16;
     if (ops && mkv_dtype_info(w->dtype) && mkv_matmul_blocked(ops, y, x, n, w, bias)) return;
     mkv_matmul_ref(y, x, n, w, bias);
 }

@@ -71,7 +71,15 @@ void mkv_attention_ref(const mkv_attention_args *args);
 
 /* Which SIMD path mkv_matmul / mkv_attention use ("avx512bf16", "avx512", "avx2", "scalar"). */
 const char *mkv_kernels_isa(void);
-/* Forces a path (tests, benchmarks); returns false if the CPU lacks it. */
+/* Forces a path (tests, benchmarks); returns false, changing nothing, if the
+ * CPU lacks it or the name is unknown. "auto" returns to the best path the
+ * CPU has (chosen at startup; the environment variable MKV_ISA, when set,
+ * is applied the same way at startup). "avx512bf16" is never chosen
+ * automatically: it is avx512 plus bf16 dot products (vdpbf16ps) for BF16
+ * weights, which round the activations to bf16 (~3 significant digits, as a
+ * PyTorch bf16 run does) for about twice the matmul throughput.
+ * Every other path computes each matmul output as one f32 FMA chain over k
+ * in order (avx512 and avx2 give identical bits; scalar sums in double). */
 bool mkv_kernels_force_isa(const char *isa);
 
 #endif

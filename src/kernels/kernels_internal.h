@@ -1,8 +1,9 @@
 /* Internal interface between the kernel drivers (matmul.c, attention.c,
- * ops.c), which hold the blocking, threading and bookkeeping in plain C, and
- * the per-ISA files (kernels_avx512.c, kernels_avx2.c), which hold the SIMD
- * inner loops. One table of function pointers per ISA; kernels.c picks one at
- * run time from the CPU's features. */
+ * kernels.c), which hold the blocking, threading and bookkeeping in plain C,
+ * and the per-ISA files (kernels_avx512.c, kernels_avx2.c,
+ * kernels_avx512bf16.c, with pack_avx2.h shared by them), which hold the
+ * SIMD inner loops. One table of function pointers per ISA; kernels.c picks
+ * one at run time from the CPU's features. */
 #ifndef MKV_KERNELS_INTERNAL_H
 #define MKV_KERNELS_INTERNAL_H
 
@@ -22,8 +23,11 @@ typedef struct {
     /* Register tile of the micro-kernel: up to `mr` rows (broadcast operand)
      * by `nr` columns (vector operand, one packed panel). */
     int mr, nr;
-    /* Floats per k in a packed A panel (mr rounded up to a multiple of 8). */
+    /* Floats per k slot in a packed A panel (mr rounded up to a multiple of 8). */
     int a_stride;
+    /* k elements per panel slot: 1 (f32), 2 (bf16 pairs of the opt-in
+     * avx512bf16 table, whose panels hold 32-bit (k, k+1) pairs). */
+    int k_per_slot;
     /* y[r][c] (+)= sum_k a[k*a_stride + r] * b_panel[k*nr + c] for
      * r < rows <= mr, c < cols <= nr, k < kc. `a` is a packed A panel
      * (a_stride = the table's a_stride) or any matrix whose rows are the
@@ -39,6 +43,9 @@ typedef struct {
      * results are never stored). len and k0 multiples of 32 for the
      * quantized types. The panel is 64-byte aligned. */
     void (*pack_w_panel)(mkv_dtype dtype, const void *const *rows, int64_t k0, int64_t len, float *panel);
+    /* A panel of x rows, ceil(len / k_per_slot) slots of `width`: for f32
+     * tables the transpose below. */
+    void (*pack_x_panel)(const float *const *rows, int64_t len, int width, float *panel);
     /* panel[k*width + c] = rows[c][k] for c < width, k < len (width a
      * multiple of 8; callers repeat a valid row for padding). Packs A panels
      * (width a_stride) and attention's query panels (width nr). */
@@ -67,6 +74,8 @@ typedef struct {
 
 extern const mkv_isa_ops mkv_isa_avx512;
 extern const mkv_isa_ops mkv_isa_avx2;
+/* Only micro_kernel, pack_w_panel and pack_x_panel; for BF16 weights. */
+extern const mkv_isa_ops mkv_isa_avx512bf16;
 
 /* The table in use, or NULL for the scalar references. */
 const mkv_isa_ops *mkv_kernels_ops(void);

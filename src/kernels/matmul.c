@@ -1,14 +1,15 @@
 /* Blocked GEMM driver for mkv_matmul: y[n][out] = x[n][in] . W^T (+ bias).
  *
  * Algorithm (Goto/BLIS loop nest, with W as the packed "B" operand):
- *   for each block of nc output columns (one per OpenMP work item)
+ *   for each block of nc output columns (one OpenMP work item)
  *     for each k block of MKV_GEMM_KC
  *       pack the W rows of the block into nr-wide panels [k][nr] of f32,
  *         dequantizing F16/BF16/Q8_0/Q4_0 on the way (once per call, so the
- *         conversion is amortised over all n rows);
- *       for each group of mr rows of x
+ *         conversion is amortised over all n rows; the math is f32 on the
+ *         exact dequantized weights);
+ *       for each group of <= mr rows of x (near-equal groups)
  *         pack the x rows into an A panel [k][a_stride];
- *         for each W panel: register-tiled micro-kernel, C tile += A . B.
+ *         for each W panel: register-tiled micro-kernel, y tile += A . B.
  * Every output element is one f32 FMA chain over k in ascending order, the
  * k blocks continuing from the partial sums left in y, so the result does not
  * depend on the thread count, on n, on the row's place in x, or on which
@@ -17,9 +18,13 @@
  * out dynamically, which keeps both cores busy when one is shared with
  * another process, without changing any value.
  *
- * The same path serves the decode case (n of 1..64): the cost there is
- * reading and unpacking W once, which the packing does at memory speed, and
- * the micro-kernel is instantiated for every row count 1..mr. */
+ * Few rows (n <= mr, decode) take matmul_few_rows: the same micro-kernel
+ * and chains, a loop order that streams each W row front to back. The opt-in
+ * avx512bf16 table runs through the same driver with bf16 pair slots
+ * (k_per_slot = 2).
+ *
+ * Scratch (packed panels, ~0.5 MiB per thread) is one mkv_malloc per call;
+ * when it fails the caller runs the scalar reference instead. */
 #include <omp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +95,7 @@ static bool matmul_few_rows(const mkv_isa_ops *ops, float *y, const float *x, in
     float *x_packed = scratch;
     const float *x_rows[64];
     for (int r = 0; r < a_stride; r++) x_rows[r] = x + (r < rows ? r : rows - 1) * in;
-    ops->transpose_to_panel(x_rows, in, a_stride, x_packed);
+    ops->pack_x_panel(x_rows, in, a_stride, x_packed);
 
 #pragma omp parallel num_threads(team)
     {
@@ -106,7 +111,8 @@ static bool matmul_few_rows(const mkv_isa_ops *ops, float *y, const float *x, in
                 const int64_t kc = in - k0 < MKV_GEMM_KC ? in - k0 : MKV_GEMM_KC;
                 if (k0 + MKV_GEMM_KC < in) prefetch_w_chunk(row_ptrs, nr, row_bytes, in, k0 + MKV_GEMM_KC);
                 ops->pack_w_panel(w->dtype, row_ptrs, k0, kc, panel);
-                ops->micro_kernel(rows, cols, kc, x_packed + (size_t)k0 * a_stride, a_stride, panel, y + o0, out, k0 > 0);
+                const float *x_slots = x_packed + (size_t)(k0 / ops->k_per_slot) * a_stride;
+                ops->micro_kernel(rows, cols, kc, x_slots, a_stride, panel, y + o0, out, k0 > 0);
             }
             for (int64_t i = 0; i < n; i++)
                 for (int c = 0; c < cols; c++) {
@@ -130,6 +136,11 @@ bool mkv_matmul_blocked(const mkv_isa_ops *ops, float *y, const float *x, int64_
 
     if (n <= mr) return matmul_few_rows(ops, y, x, n, w, bias, n_threads);
 
+    /* Row groups of near-equal size (n = 16 runs as 8 + 8, not 14 + 2: a
+     * group of few rows runs at FMA latency, not throughput). */
+    const int64_t n_groups = (n + mr - 1) / mr;
+    const int group_rows = (int)((n + n_groups - 1) / n_groups);
+
     /* Column blocks: at least one per thread when there are enough columns;
      * the split changes the schedule only, never the values. */
     int64_t nc = round_up((out + n_threads - 1) / n_threads, nr);
@@ -152,11 +163,11 @@ bool mkv_matmul_blocked(const mkv_isa_ops *ops, float *y, const float *x, int64_
             for (int64_t k0 = 0; k0 < in; k0 += MKV_GEMM_KC) {
                 const int64_t kc = in - k0 < MKV_GEMM_KC ? in - k0 : MKV_GEMM_KC;
                 pack_w_block(ops, w, row_bytes, o0, cols, k0, kc, w_block);
-                for (int64_t i0 = 0; i0 < n; i0 += mr) {
-                    const int rows = n - i0 < mr ? (int)(n - i0) : mr;
+                for (int64_t i0 = 0; i0 < n; i0 += group_rows) {
+                    const int rows = n - i0 < group_rows ? (int)(n - i0) : group_rows;
                     const float *x_rows[64];
                     for (int r = 0; r < a_stride; r++) x_rows[r] = x + (i0 + (r < rows ? r : rows - 1)) * in + k0;
-                    ops->transpose_to_panel(x_rows, kc, a_stride, a_panel);
+                    ops->pack_x_panel(x_rows, kc, a_stride, a_panel);
                     for (int64_t p = 0; p * nr < cols; p++) {
                         const int panel_cols = cols - p * nr < nr ? (int)(cols - p * nr) : nr;
                         /* the next y tile: with many rows it has left the caches since the last k block */

@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/dtype.h"
 
@@ -30,7 +31,8 @@ static inline __attribute__((always_inline)) void pack_transpose8x8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-/* panel[k*width + c] = rows[c][k] (width a multiple of 8). Eight rows at a
+/* panel[k*width + c] = rows[c][k] (width a multiple of 8; values are moved,
+ * not computed on, so any 32-bit patterns pass through unchanged). Eight rows at a
  * time over all of k: rows are often a power-of-two bytes apart, so more
  * rows in flight would share one L1 set and evict each other's lines. */
 static inline void pack_transpose_to_panel(const float *const *rows, int64_t len, int width, float *panel) {
@@ -45,8 +47,8 @@ static inline void pack_transpose_to_panel(const float *const *rows, int64_t len
             for (int j = 0; j < 8; j++) _mm256_storeu_ps(panel + (k + j) * width + c8, block[j]);
         }
     }
-    for (int64_t k = len8; k < len; k++)
-        for (int c = 0; c < width; c++) panel[k * width + c] = rows[c][k];
+    for (int64_t k = len8; k < len; k++) /* memcpy: the bf16 path passes 2-byte-aligned "float" rows */
+        for (int c = 0; c < width; c++) memcpy(panel + k * width + c, rows[c] + k, sizeof(float));
 }
 
 /* Elements k..k+7 of a weight row as f32, converted exactly (the same

@@ -3,7 +3,7 @@
 #include <string.h>
 
 static const mkv_arch_desc arch_table[MKV_ARCH_COUNT] = {
-    [MKV_ARCH_LLADA] = {MKV_ARCH_LLADA, "llada", false, false, MKV_ROPE_NEOX, MKV_ROPE_NORM, true, "llada"},
+    [MKV_ARCH_LLADA] = {MKV_ARCH_LLADA, "llada", false, false, MKV_ROPE_NEOX, MKV_ROPE_NORM, true, "llama-bpe"},
     [MKV_ARCH_DREAM] = {MKV_ARCH_DREAM, "dream", true, true, MKV_ROPE_NEOX, MKV_ROPE_NEOX, false, "qwen2"},
 };
 

@@ -5,7 +5,7 @@
 
 #include "formats/gguf.h"
 #include "model/load_internal.h"
-#include "model/tokenizer_link.h"
+#include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 
 const char *mkv_arch_mask_token(mkv_arch arch) { return arch == MKV_ARCH_DREAM ? "<|mask|>" : "<|mdm_mask|>"; }
@@ -89,7 +89,7 @@ static mkv_status read_hparams(mkv_model *model, const gguf_reader *r) {
     hp->head_dim = head_dim;
     int rope_dims = 0;
     if ((st = get_int(r, "rope.dimension_count", false, head_dim, &rope_dims))) return st;
-    if (rope_dims != head_dim)
+    if (head_dim > 0 && rope_dims != head_dim) /* head_dim 0 (no heads) is reported by the size checks */
         return mkv_fail(MKV_ERR_UNSUPPORTED, "%s: %s.rope.dimension_count %d differs from head_dim %d (partial RoPE)", r->path,
                         r->arch, rope_dims, head_dim);
     if ((st = get_float(r, "rope.freq_base", 10000.0f, false, &hp->rope_theta))) return st;
@@ -184,11 +184,11 @@ mkv_status mkv_load_gguf_file(mkv_model *model, const char *path) {
 
     /* A file without a vocabulary has no tokenizer; one with a vocabulary
      * that fails to load is an error. */
-    if (mkv_gguf_find_key(gguf, "tokenizer.ggml.tokens") >= 0 && mkv_tokenizer_loaders_linked()) {
+    if (mkv_gguf_find_key(gguf, "tokenizer.ggml.tokens") >= 0) {
         st = mkv_tokenizer_load_gguf(gguf, &model->tokenizer);
         if (st) goto done;
     }
-    st = mkv_model_bind_weights(model);
+    if (!(st = mkv_model_align_tensor_data(model))) st = mkv_model_bind_weights(model);
 done:
     mkv_gguf_close(gguf);
     return st;

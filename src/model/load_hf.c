@@ -10,7 +10,7 @@
 #include "formats/hf_config.h"
 #include "formats/safetensors.h"
 #include "model/load_internal.h"
-#include "model/tokenizer_link.h"
+#include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 
 /* ------------------------------------------------------------ tensor names */
@@ -85,23 +85,32 @@ int mkv_hf_tensor_name_to_gguf(const char *hf_name, char *out, size_t out_size, 
 /* ------------------------------------------------------------ special ids */
 
 static int32_t lookup(const mkv_tokenizer *tok, const char *text) {
-    if (!tok || !text || !mkv_tokenizer_find) return -1;
+    if (!tok || !text) return -1;
     return mkv_tokenizer_find(tok, text);
 }
 
-/* The config's id, else generation_config.json's, else the id of
- * tokenizer_config.json's token string. */
+/* The precedence of llama.cpp's SpecialVocab, so that an HF directory and
+ * the GGUF converted from it agree: tokenizer_config.json's token string
+ * (resolved in the tokenizer), else config.json's id, else
+ * generation_config.json's. (Dream's tokenizer_config names <|beginoftext|>
+ * as BOS while its config.json says <|endoftext|>; llama.cpp's GGUF has the
+ * former.) */
 static int32_t special_id(int32_t from_config, const cJSON *generation_config, const char *gen_key,
                           const cJSON *tokenizer_config, const char *tc_key, const mkv_tokenizer *tok) {
-    if (from_config >= 0) return from_config;
-    int32_t id = gen_key ? mkv_hf_json_id(generation_config, gen_key) : -1;
+    int32_t id = lookup(tok, mkv_hf_token_content(tokenizer_config, tc_key));
     if (id >= 0) return id;
-    return lookup(tok, mkv_hf_token_content(tokenizer_config, tc_key));
+    if (from_config >= 0) return from_config;
+    return gen_key ? mkv_hf_json_id(generation_config, gen_key) : -1;
 }
 
 /* ------------------------------------------------------------ loading */
 
-static mkv_status collect_tensors(mkv_model *model, const mkv_safetensors_set *set, int n_layers) {
+/* Every tensor under its GGUF name; the highest block index seen and the
+ * tensor that has it go to *max_block / max_block_name, checked against
+ * n_layers once the hyper-parameters themselves are known to be sane. */
+static mkv_status collect_tensors(mkv_model *model, const mkv_safetensors_set *set, int *max_block, char *max_block_name,
+                                  size_t name_size) {
+    *max_block = -1;
     int64_t total = 0;
     for (int f = 0; f < mkv_safetensors_set_n_files(set); f++) total += mkv_safetensors_n_tensors(mkv_safetensors_set_file(set, f));
     if (total > 1 << 20) return mkv_fail(MKV_ERR_FORMAT, "%s: %lld tensors is too many", model->path, (long long)total);
@@ -118,9 +127,10 @@ static mkv_status collect_tensors(mkv_model *model, const mkv_safetensors_set *s
             if (mapped < 0)
                 return mkv_fail(MKV_ERR_UNSUPPORTED, "%s: tensor '%s' is not a weight of LLaDA or Dream", mkv_safetensors_name(file),
                                 t->name);
-            if (block >= n_layers)
-                return mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' is in block %d but config.json has %d layers",
-                                mkv_safetensors_name(file), t->name, block, n_layers);
+            if (block > *max_block) {
+                *max_block = block;
+                snprintf(max_block_name, name_size, "%s", t->name);
+            }
             if (mkv_model_find_tensor(model, name))
                 return mkv_fail(MKV_ERR_FORMAT, "%s: two tensors map to '%s' (the second is '%s')", model->path, name, t->name);
             mkv_tensor *dst = &model->tensors[model->n_tensors++];
@@ -145,7 +155,7 @@ mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir) {
     /* A directory without tokenizer.json has no tokenizer; one whose
      * tokenizer.json fails to load is an error. */
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    if (stat(path, &sb) == 0 && mkv_tokenizer_loaders_linked()) {
+    if (stat(path, &sb) == 0) {
         st = mkv_tokenizer_load_json(path, &model->tokenizer);
         if (st) goto done;
     }
@@ -178,10 +188,13 @@ mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir) {
     hp->pad_id = special_id(cfg.pad_id, generation_config, "pad_token_id", tokenizer_config, "pad_token", tok);
     hp->eot_id = lookup(tok, mkv_arch_eot_token(hp->arch));
     /* The tokenizer's own BOS/EOS (from tokenizer.json) yield to the model's metadata. */
-    if (model->tokenizer && mkv_tokenizer_set_special &&
-        (st = mkv_tokenizer_set_special(model->tokenizer, hp->bos_id, hp->eos_id, -1)))
-        goto done;
-    if (tok && mkv_tokenizer_n_vocab && mkv_tokenizer_n_vocab(tok) > hp->n_vocab) {
+    if (model->tokenizer) {
+        int n_tok = mkv_tokenizer_n_vocab(model->tokenizer);
+        if ((st = mkv_tokenizer_set_special(model->tokenizer, hp->bos_id < n_tok ? hp->bos_id : -1,
+                                            hp->eos_id < n_tok ? hp->eos_id : -1, -1)))
+            goto done;
+    }
+    if (tok && mkv_tokenizer_n_vocab(tok) > hp->n_vocab) {
         st = mkv_fail(MKV_ERR_FORMAT, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", dir,
                       mkv_tokenizer_n_vocab(tok), hp->n_vocab);
         goto done;
@@ -196,13 +209,19 @@ mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir) {
     }
     mkv_safetensors_set_take_mappings(set, model->mappings);
     model->n_mappings = n_files;
-    if ((st = collect_tensors(model, set, hp->n_layers))) goto done;
+    int max_block;
+    char max_block_name[128];
+    if ((st = collect_tensors(model, set, &max_block, max_block_name, sizeof max_block_name))) goto done;
     if (!mkv_model_find_tensor(model, "output.weight") && !cfg.tied_embeddings) {
         st = mkv_fail(MKV_ERR_FORMAT, "%s: no LM head (%s) and config.json does not tie it to the embedding", dir,
                       hp->arch == MKV_ARCH_LLADA ? "model.transformer.ff_out.weight" : "lm_head.weight");
         goto done;
     }
-    st = mkv_model_bind_weights(model);
+    if ((st = mkv_model_align_tensor_data(model))) goto done;
+    if ((st = mkv_model_bind_weights(model))) goto done;
+    if (max_block >= hp->n_layers)
+        st = mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' is in block %d but config.json has %d layers", dir, max_block_name,
+                      max_block, hp->n_layers);
 done:
     mkv_safetensors_set_close(set);
     cJSON_Delete(tokenizer_config);

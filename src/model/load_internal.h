@@ -14,6 +14,12 @@
 mkv_status mkv_load_gguf_file(mkv_model *model, const char *path);
 mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir);
 
+/* Copies the data of any tensor that is not aligned to its element type
+ * (a safetensors header of odd length, a GGUF with general.alignment 1) into
+ * an aligned buffer the model owns, so that kernels may read it through
+ * typed pointers. Real checkpoints need no copy. */
+mkv_status mkv_model_align_tensor_data(mkv_model *model);
+
 /* GGUF name of an HF tensor ("model.layers.3.self_attn.q_proj.bias" ->
  * "blk.3.attn_q.bias"), for the LLaDA and Dream checkpoints. Returns 1 when
  * mapped (and *block = layer or -1), 0 for tensors llama.cpp's converter

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "model/load_internal.h"
-#include "model/tokenizer_link.h"
+#include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/dtype.h"
 
@@ -34,7 +34,7 @@ mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
 
 void mkv_model_free(mkv_model *model) {
     if (!model) return;
-    if (model->tokenizer && mkv_tokenizer_free) mkv_tokenizer_free(model->tokenizer);
+    if (model->tokenizer) mkv_tokenizer_free(model->tokenizer);
     for (int i = 0; i < model->n_mappings; i++) mkv_unmap_file(&model->mappings[i]);
     mkv_free(model->mappings);
     for (int i = 0; i < model->n_owned_buffers; i++) mkv_free(model->owned_buffers[i]);
@@ -72,6 +72,33 @@ size_t mkv_model_n_bytes(const mkv_model *model) {
     size_t n = 0;
     for (int i = 0; i < model->n_tensors; i++) n += model->tensors[i].n_bytes;
     return n;
+}
+
+/* ------------------------------------------------------------ alignment */
+
+static size_t element_alignment(mkv_dtype t) {
+    return t == MKV_TYPE_F32 ? 4 : 2; /* f16, bf16, and the f16 scale that starts q8_0/q4_0 blocks */
+}
+
+mkv_status mkv_model_align_tensor_data(mkv_model *model) {
+    int n_copies = 0;
+    for (int i = 0; i < model->n_tensors; i++)
+        n_copies += (uintptr_t)model->tensors[i].data % element_alignment(model->tensors[i].dtype) != 0;
+    if (n_copies == 0) return MKV_OK;
+    void **owned = mkv_realloc(model->owned_buffers, (size_t)(model->n_owned_buffers + n_copies) * sizeof *owned,
+                               "model buffers");
+    if (!owned) return mkv_last_status();
+    model->owned_buffers = owned;
+    for (int i = 0; i < model->n_tensors; i++) {
+        mkv_tensor *t = &model->tensors[i];
+        if ((uintptr_t)t->data % element_alignment(t->dtype) == 0) continue;
+        void *copy = mkv_malloc(t->n_bytes ? t->n_bytes : 1, "aligned copy of a tensor");
+        if (!copy) return mkv_last_status();
+        memcpy(copy, t->data, t->n_bytes);
+        model->owned_buffers[model->n_owned_buffers++] = copy;
+        t->data = copy;
+    }
+    return MKV_OK;
 }
 
 /* ------------------------------------------------------------ binding */
@@ -150,6 +177,11 @@ mkv_status mkv_model_bind_weights(mkv_model *model) {
     if ((st = bind(model, "output.weight", d, vocab, true, &model->output))) return st;
     if (!model->output) model->output = model->tok_embd; /* tied embeddings */
 
+    /* Each layer has at least 9 weights: a layer count the file cannot hold is
+     * refused before allocating for it (hostile block_count up to 2^30). */
+    if ((int64_t)hp->n_layers * 9 > model->n_tensors)
+        return mkv_fail(MKV_ERR_FORMAT, "%s: %d layers need at least %lld tensors, the model has %d", model->path,
+                        hp->n_layers, (long long)hp->n_layers * 9, model->n_tensors);
     mkv_free(model->layers);
     model->layers = mkv_calloc((size_t)hp->n_layers, sizeof *model->layers, "model layers");
     if (!model->layers) return mkv_last_status();

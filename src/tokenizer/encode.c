@@ -471,7 +471,7 @@ static mkv_status encode_word(encoder *e, const char *s, size_t n) {
     mkv_status st;
     if (slot->key_len != UINT32_MAX) {
         if ((st = grow((void **)&e->ids, &e->cap_ids, e->n_ids + slot->ids_len, sizeof *e->ids, "token ids"))) return st;
-        memcpy(e->ids + e->n_ids, e->cache_ids + slot->ids_start, slot->ids_len * sizeof *e->ids);
+        if (slot->ids_len) memcpy(e->ids + e->n_ids, e->cache_ids + slot->ids_start, slot->ids_len * sizeof *e->ids);
         e->n_ids += slot->ids_len;
         return MKV_OK;
     }
@@ -488,7 +488,7 @@ static mkv_status encode_word(encoder *e, const char *s, size_t n) {
     }
     slot = cache_find(e, s, n, h);
     memcpy(e->cache_keys + e->n_cache_keys, s, n);
-    memcpy(e->cache_ids + e->n_cache_ids, e->ids + first, n_new * sizeof *e->ids);
+    if (n_new) memcpy(e->cache_ids + e->n_cache_ids, e->ids + first, n_new * sizeof *e->ids); /* ids may be NULL */
     *slot = (cache_slot){h, (uint32_t)e->n_cache_keys, (uint32_t)n, (uint32_t)e->n_cache_ids, (uint32_t)n_new};
     e->n_cache_keys += n;
     e->n_cache_ids += n_new;
@@ -717,6 +717,7 @@ mkv_status mkv_tokenize_ex(const mkv_tokenizer *tok, const char *text, size_t le
     e.jit_stack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, tok->pcre_context);
     if (e.jit_stack) pcre2_jit_stack_assign(e.match_context, NULL, e.jit_stack);
     if ((st = cache_init(&e))) goto out;
+    if ((st = grow((void **)&e.ids, &e.cap_ids, 16, sizeof *e.ids, "token ids"))) goto out;
 
     if (flags & MKV_TOKENIZE_ADD_SPECIAL)
         for (int i = 0; i < tok->n_prefix; i++)

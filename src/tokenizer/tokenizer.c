@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode_tables.h"
 #include "util/alloc.h"
 
 /* ------------------------------------------------------------ hashing */
@@ -211,12 +212,11 @@ mkv_status mkv_tokenizer_build_vocab_map(mkv_tokenizer *tok) {
         if (!e->in_model_vocab) continue;
         uint32_t h = mkv_hash_bytes(e->text, e->len);
         uint32_t slot = strmap_slot(&tok->vocab_map, tok, vocab_key, e->text, e->len, h);
-        if (tok->vocab_map.slots[slot] >= 0)
-            return mkv_fail(MKV_ERR_FORMAT, "%s: token '%.64s' appears twice in the vocabulary (ids %d and %d)",
-                            tok->name, e->text, tok->vocab_map.slots[slot], i);
+        /* The same text at two ids: the later id is the one text -> id finds
+         * (as HF's and llama.cpp's maps keep the last); both still decode. */
+        if (tok->vocab_map.slots[slot] < 0) tok->vocab_map.count++;
         tok->vocab_map.slots[slot] = i;
         tok->vocab_map.hashes[slot] = h;
-        tok->vocab_map.count++;
     }
     return MKV_OK;
 }
@@ -245,11 +245,12 @@ mkv_status mkv_tokenizer_add_added(mkv_tokenizer *tok, int32_t id, const char *c
         mkv_strmap_free(&tok->added_map);
         tok->added_map = bigger;
     }
-    if ((tok->n_added & (tok->n_added - 1)) == 0) { /* capacity doubles at powers of two */
-        size_t cap = tok->n_added ? (size_t)tok->n_added * 2 : 16;
-        mkv_added_token *grown = mkv_realloc(tok->added, cap * sizeof *grown, "tokenizer added tokens");
+    if (tok->n_added == tok->cap_added) {
+        int32_t cap = tok->cap_added ? tok->cap_added * 2 : 16;
+        mkv_added_token *grown = mkv_realloc(tok->added, (size_t)cap * sizeof *grown, "tokenizer added tokens");
         if (!grown) return mkv_last_status();
         tok->added = grown;
+        tok->cap_added = cap;
     }
     char *copy = dup_bytes(content, len, "tokenizer added token");
     if (!copy) return mkv_last_status();
@@ -348,14 +349,111 @@ mkv_status mkv_tokenizer_add_merge(mkv_tokenizer *tok, const char *left, size_t 
 
 /* ------------------------------------------------------------ regex and pre-tokenizer */
 
+/* HF runs the pre-tokenizer regexes with Oniguruma; PCRE2 differs in two
+ * ways that change pre-tokens, both fixed by rewriting the pattern:
+ *  - \s: Oniguruma's is the White_Space property, PCRE2's also matches
+ *    U+180E (MONGOLIAN VOWEL SEPARATOR, White_Space until Unicode 6.3);
+ *    \s is spelled out.
+ *  - \p{L}, \p{N}, ...: Oniguruma's Unicode data is newer (16.0 in
+ *    tokenizers 0.23) than Debian PCRE2's (14.0); the code points added since
+ *    (unicode_tables.c, probed from HF) are added to the class.
+ * \S and \P{..} inside a class (absent from every tokenizer we know) are
+ * left as they are. */
+#define WHITE_SPACE "\\t-\\r\\x20\\x85\\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+
+static const char *class_extra(const char *name, size_t len) {
+    for (int i = 0; i < mkv_uc_regex_extra_count; i++)
+        if (strlen(mkv_uc_regex_extras[i].property) == len && !memcmp(mkv_uc_regex_extras[i].property, name, len))
+            return mkv_uc_regex_extras[i].extra;
+    return NULL;
+}
+
+static char *rewrite_regex(const char *p, size_t n, size_t *out_len) {
+    size_t longest = sizeof WHITE_SPACE;
+    for (int i = 0; i < mkv_uc_regex_extra_count; i++)
+        if (strlen(mkv_uc_regex_extras[i].extra) + 16 > longest) longest = strlen(mkv_uc_regex_extras[i].extra) + 16;
+    if (n > (SIZE_MAX - 1) / (longest + 4)) return NULL;
+    char *out = mkv_malloc(n * (longest + 4) + 1, "tokenizer regex");
+    if (!out) return NULL;
+    size_t o = 0;
+    bool in_class = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = p[i + 1];
+            if (e == 's' || (e == 'S' && !in_class)) {
+                if (!in_class) out[o++] = '[';
+                if (e == 'S') out[o++] = '^';
+                memcpy(out + o, WHITE_SPACE, sizeof WHITE_SPACE - 1);
+                o += sizeof WHITE_SPACE - 1;
+                if (!in_class) out[o++] = ']';
+                i++;
+                continue;
+            }
+            if ((e == 'p' || (e == 'P' && !in_class)) && i + 2 < n && p[i + 2] == '{') {
+                const char *close = memchr(p + i + 3, '}', n - i - 3);
+                const char *extra = close ? class_extra(p + i + 3, (size_t)(close - (p + i + 3))) : NULL;
+                if (extra && extra[0]) {
+                    size_t k = (size_t)(close - (p + i)) + 1; /* "\p{L}" */
+                    if (!in_class) out[o++] = '[';
+                    if (!in_class && e == 'P') out[o++] = '^';
+                    memcpy(out + o, p + i, k);
+                    out[o + 1] = 'p';
+                    o += k;
+                    memcpy(out + o, extra, strlen(extra));
+                    o += strlen(extra);
+                    if (!in_class) out[o++] = ']';
+                    i += k - 1;
+                    continue;
+                }
+            }
+            out[o++] = c;
+            out[o++] = e;
+            i++;
+            continue;
+        }
+        if (!in_class && c == '[') {
+            in_class = true;
+            out[o++] = c;
+            /* A ']' first in the class (after an optional '^') is literal. */
+            if (i + 1 < n && p[i + 1] == '^') out[o++] = p[++i];
+            if (i + 1 < n && p[i + 1] == ']') out[o++] = p[++i];
+            continue;
+        }
+        if (in_class && c == '[' && i + 1 < n && p[i + 1] == ':') { /* POSIX [:name:] */
+            const char *end = memchr(p + i + 2, ']', n - i - 2);
+            if (end) {
+                size_t k = (size_t)(end - p) - i + 1;
+                memcpy(out + o, p + i, k);
+                o += k;
+                i += k - 1;
+                continue;
+            }
+        }
+        if (in_class && c == ']') in_class = false;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
 mkv_status mkv_tokenizer_compile_regex(mkv_tokenizer *tok, const char *pattern, size_t len, pcre2_code **out) {
     *out = NULL;
+    size_t rewritten_len;
+    char *rewritten = rewrite_regex(pattern, len, &rewritten_len);
+    if (!rewritten) return mkv_fail(MKV_ERR_NOMEM, "%s: out of memory compiling a regex", tok->name);
     pcre2_compile_context *cctx = pcre2_compile_context_create(tok->pcre_context);
-    if (!cctx) return mkv_fail(MKV_ERR_NOMEM, "%s: out of memory compiling a regex", tok->name);
+    if (!cctx) {
+        mkv_free(rewritten);
+        return mkv_fail(MKV_ERR_NOMEM, "%s: out of memory compiling a regex", tok->name);
+    }
     int err = 0;
     PCRE2_SIZE err_offset = 0;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP, &err, &err_offset, cctx);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)rewritten, rewritten_len, PCRE2_UTF | PCRE2_UCP, &err, &err_offset, cctx);
     pcre2_compile_context_free(cctx);
+    mkv_free(rewritten);
     if (!re) {
         PCRE2_UCHAR message[160];
         pcre2_get_error_message(err, message, sizeof message);
@@ -527,7 +625,7 @@ const char *mkv_tokenizer_merge(const mkv_tokenizer *tok, int index) {
     return tok->merge_text[index];
 }
 
-const char *mkv_tokenizer_pre_name(const mkv_tokenizer *tok) { return tok->pre_name; }
+const char *mkv_tokenizer_pre_name(const mkv_tokenizer *tok) { return tok->pre_name[0] ? tok->pre_name : NULL; }
 
 int32_t mkv_tokenizer_bos_id(const mkv_tokenizer *tok) { return tok->bos_id; }
 int32_t mkv_tokenizer_eos_id(const mkv_tokenizer *tok) { return tok->eos_id; }

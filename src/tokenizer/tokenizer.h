@@ -1,6 +1,10 @@
 /* Byte-level BPE tokenizer, identical in output to HF `tokenizers` for the
- * GPT-2 / LLaMA-3 / Qwen2 pre-tokenizers. Loaded from tokenizer.json or from
- * GGUF `tokenizer.ggml.*` metadata. */
+ * GPT-2 / LLaMA-3 / Qwen2 / Ling (LLaDA) pre-tokenizers: added tokens matched
+ * first (lstrip/rstrip/single_word/normalized as HF), NFC normalizer, regex
+ * pre-tokenizer (PCRE2), merges by rank. Loaded from tokenizer.json or from
+ * GGUF `tokenizer.ggml.*` metadata (pre-tokenizer chosen by
+ * tokenizer.ggml.pre). A loaded tokenizer is read-only: encoding and decoding
+ * from several threads at once is safe. */
 #ifndef MKV_TOKENIZER_H
 #define MKV_TOKENIZER_H
 
@@ -27,8 +31,8 @@ int32_t mkv_tokenizer_find(const mkv_tokenizer *tok, const char *token);
  * add_special_tokens=False).ids`. Added tokens are matched before BPE; special
  * ones only when `parse_special` (false = HF's encode_special_tokens=True:
  * their text is encoded as ordinary text). Invalid UTF-8 is an MKV_ERR_INPUT
- * error (see MKV_TOKENIZE_LOSSY_UTF8). *out_ids is mkv_malloc'd (mkv_free);
- * it may be NULL when *out_n is 0. */
+ * error (see MKV_TOKENIZE_LOSSY_UTF8). *out_ids is mkv_malloc'd (mkv_free),
+ * also when *out_n is 0. */
 mkv_status mkv_tokenize(const mkv_tokenizer *tok, const char *text, size_t len, bool parse_special,
                         int32_t **out_ids, int *out_n);
 
@@ -46,7 +50,8 @@ mkv_status mkv_tokenize_ex(const mkv_tokenizer *tok, const char *text, size_t le
 
 /* Decodes ids back to bytes with the tokenizer's decoder (byte-level: the
  * exact bytes, which may end inside a UTF-8 sequence). NUL-terminated,
- * mkv_free. Ids out of range are an MKV_ERR_INPUT error. */
+ * mkv_free. Ids out of range (< 0 or >= n_vocab) are an MKV_ERR_INPUT error;
+ * ids without a token (holes, GGUF "unused") decode to nothing, as in HF. */
 mkv_status mkv_detokenize(const mkv_tokenizer *tok, const int32_t *ids, int n, char **out_text, size_t *out_len);
 
 enum {
@@ -79,14 +84,25 @@ int mkv_tokenizer_token_type(const mkv_tokenizer *tok, int32_t id);
 int mkv_tokenizer_n_merges(const mkv_tokenizer *tok);
 /* Merge i (by rank) as "left right", the GGUF tokenizer.ggml.merges form. */
 const char *mkv_tokenizer_merge(const mkv_tokenizer *tok, int index);
-/* tokenizer.ggml.pre name of the pre-tokenizer ("llama-bpe", "qwen2", "gpt-2", ...). */
+/* tokenizer.ggml.pre name of the pre-tokenizer ("gpt-2", "llama-bpe", "qwen2",
+ * "bailingmoe" = Ling/LLaDA), recognised from the regex of a tokenizer.json;
+ * NULL when the pre-tokenizer is none of those. */
 const char *mkv_tokenizer_pre_name(const mkv_tokenizer *tok);
 
 /* Chat templates of LLaDA-Instruct and Dream-Instruct (SPEC §1), recognised
  * from a file's Jinja template or chosen by architecture. */
 typedef enum { MKV_CHAT_NONE = 0, MKV_CHAT_LLADA = 1, MKV_CHAT_DREAM = 2 } mkv_chat_kind;
 mkv_chat_kind mkv_chat_detect(const char *jinja_template, mkv_arch arch);
-/* Renders one user turn followed by the assistant header (generation prompt). */
+/* Renders one user turn followed by the assistant header (generation
+ * prompt), as the models' Jinja templates do (text in *out_text, mkv_free):
+ * LLaDA  "<|startoftext|>[<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>]"
+ *        "<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>"
+ *        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+ *        with {user}/{system} trimmed of surrounding whitespace (Jinja `trim`);
+ *        system_text NULL = no system turn.
+ * Dream  "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
+ *        "<|im_start|>assistant\n", system_text NULL = "You are a helpful assistant."
+ * The special tokens are text: tokenize with parse_special. */
 mkv_status mkv_chat_render(mkv_chat_kind kind, const char *user_text, const char *system_text, char **out_text);
 
 #endif

@@ -139,7 +139,7 @@ struct mkv_tokenizer {
     mkv_strmap vocab_map;           /* model vocab text -> id */
 
     mkv_added_token *added;         /* [n_added] in file order */
-    int32_t n_added;
+    int32_t n_added, cap_added;
     mkv_strmap added_map;           /* added content -> index into `added` */
     mkv_trie trie_raw;              /* added tokens with normalized = false */
     mkv_trie trie_normalized;       /* added tokens with normalized = true */

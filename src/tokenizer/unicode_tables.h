@@ -20,7 +20,6 @@ typedef struct {
     uint32_t first, second, composite;
 } mkv_uc_comp;
 
-extern const uint32_t mkv_uc_unicode_version_major;
 /* Canonical combining class (value) of each range; absent = 0. */
 extern const mkv_uc_range mkv_uc_ccc[];
 extern const int mkv_uc_ccc_count;
@@ -32,6 +31,16 @@ extern const int mkv_uc_nfc_maybe_count;
 extern const mkv_uc_decomp mkv_uc_decomps[];
 extern const int mkv_uc_decomp_count;
 extern const uint32_t mkv_uc_decomp_pool[];
+typedef struct {
+    const char *property;  /* "L", "N", ...: a \p{...} general category */
+    const char *extra;     /* class ranges Oniguruma (HF) includes beyond PCRE2 */
+} mkv_uc_class_extra;
+
+/* Code points newer Unicode data puts in a general category, written as
+ * PCRE2 class ranges ("\x{1C89}-\x{1C8A}..."), added to \p{...} in
+ * pre-tokenizer regexes so that PCRE2 classifies as HF's Oniguruma does. */
+extern const mkv_uc_class_extra mkv_uc_regex_extras[];
+extern const int mkv_uc_regex_extra_count;
 /* Primary composites by (first, second), Hangul excluded. */
 extern const mkv_uc_comp mkv_uc_comps[];
 extern const int mkv_uc_comp_count;

@@ -8,17 +8,26 @@
 static void f32_to_float(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
 static void f32_from_float(const float *src, void *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
 
+/* 16-bit reads by memcpy: a safetensors tensor need not start 2-byte aligned. */
 static void f16_to_float(const void *src, float *dst, int64_t n) {
-    const uint16_t *h = src;
-    for (int64_t i = 0; i < n; i++) dst[i] = mkv_f16_to_f32(h[i]);
+    const unsigned char *h = src;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t v;
+        memcpy(&v, h + 2 * i, 2);
+        dst[i] = mkv_f16_to_f32(v);
+    }
 }
 static void f16_from_float(const float *src, void *dst, int64_t n) {
     uint16_t *h = dst;
     for (int64_t i = 0; i < n; i++) h[i] = mkv_f32_to_f16(src[i]);
 }
 static void bf16_to_float(const void *src, float *dst, int64_t n) {
-    const uint16_t *h = src;
-    for (int64_t i = 0; i < n; i++) dst[i] = mkv_bf16_to_f32(h[i]);
+    const unsigned char *h = src;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t v;
+        memcpy(&v, h + 2 * i, 2);
+        dst[i] = mkv_bf16_to_f32(v);
+    }
 }
 static void bf16_from_float(const float *src, void *dst, int64_t n) {
     uint16_t *h = dst;

@@ -391,5 +391,63 @@ TEST(kern_fast_force_isa) {
     CHECK(mkv_kernels_force_isa("scalar"));
     CHECK(strcmp(mkv_kernels_isa(), "scalar") == 0);
     CHECK(!mkv_kernels_force_isa("sse9"));
+    CHECK(strcmp(mkv_kernels_isa(), "scalar") == 0); /* a refused request changes nothing */
     CHECK(mkv_kernels_force_isa("auto"));
+    CHECK(strcmp(mkv_kernels_isa(), "avx512bf16") != 0); /* never chosen automatically */
+}
+
+/* Opt-in avx512bf16 path for BF16 weights: x is rounded to bf16 (RNE), the
+ * products are exact in f32 and summed in f32, so against the exact sum of
+ * bf16(x) * w the error is at most gamma_k * sum |bf16(x) w| as for the f32
+ * path; other dtypes keep the f32 path. Skipped on CPUs without AVX512-BF16. */
+TEST(kern_fast_matmul_bf16_dot_opt_in) {
+    if (!mkv_kernels_force_isa("avx512bf16")) return;
+    CHECK(strcmp(mkv_kernels_isa(), "avx512bf16") == 0);
+    const int64_t ins[] = {7, 61, 352, 600};
+    const int64_t ns[] = {1, 3, 17, 100};
+    const int64_t outs[] = {5, 77, 600};
+    unsigned seed = 404;
+    const int saved_threads = omp_get_max_threads();
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 4; b++)
+            for (size_t c = 0; c < 3; c++) {
+                const int64_t in = ins[a], n = ns[b], out = outs[c];
+                test_weight w = make_weight(MKV_TYPE_BF16, in, out, &seed);
+                float *x = random_floats(n * in, &seed, 1.0f), *x_rounded = malloc((size_t)(n * in) * sizeof(float));
+                for (int64_t i = 0; i < n * in; i++) { /* RNE to bf16, as vcvtneps2bf16 (no subnormals here) */
+                    uint16_t h;
+                    mkv_dtype_info(MKV_TYPE_BF16)->from_float(&x[i], &h, 1);
+                    mkv_dtype_info(MKV_TYPE_BF16)->to_float(&h, &x_rounded[i], 1);
+                }
+                float *bias = random_floats(out, &seed, 1.0f);
+                float *y = malloc((size_t)(n * out) * sizeof(float)), *y1 = malloc((size_t)(n * out) * sizeof(float));
+                omp_set_num_threads(2);
+                mkv_matmul(y, x, n, &w.tensor, bias);
+                omp_set_num_threads(1);
+                mkv_matmul(y1, x, n, &w.tensor, bias);
+                CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
+                if (check_matmul_result(y, x_rounded, &w, n, bias))
+                    mkv_test_fail(__FILE__, __LINE__, "bf16 dot: in %lld n %lld out %lld", (long long)in, (long long)n,
+                                  (long long)out);
+                free(y);
+                free(y1);
+                free(bias);
+                free(x);
+                free(x_rounded);
+                free_weight(&w);
+            }
+    omp_set_num_threads(saved_threads);
+    /* an F32 weight still takes the exact f32 FMA chain */
+    test_weight w = make_weight(MKV_TYPE_F32, 64, 9, &seed);
+    float *x = random_floats(2 * 64, &seed, 1.0f), y[18];
+    mkv_matmul(y, x, 2, &w.tensor, NULL);
+    for (int i = 0; i < 2; i++)
+        for (int o = 0; o < 9; o++) {
+            float acc = 0.0f;
+            for (int k = 0; k < 64; k++) acc = fmaf(x[i * 64 + k], w.dequantized[o * 64 + k], acc);
+            CHECK(y[i * 9 + o] == acc);
+        }
+    free(x);
+    free_weight(&w);
+    mkv_kernels_force_isa("auto");
 }
