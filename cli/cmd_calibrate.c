@@ -18,13 +18,14 @@ static void usage(void) {
            "Splits CALIB.txt into samples (paragraphs separated by blank lines, each cut to\n"
            "--max-len tokens, default 1024), runs the first denoising step of each (prompt +\n"
            "--gen-len masks, default 32) and averages I(l) = 1 - mean cos(h_in, h_out) of every\n"
-           "attention sub-layer. Default --samples 16.\n");
+           "attention sub-layer. Default --samples 16. --ids-file FILE instead of -f takes one\n"
+           "sample of token ids per line (models without a tokenizer, benchmarks).\n");
 }
 
 mkv_status cmd_calibrate(int argc, char **argv) {
     const char *model_path = NULL, *calib_path = NULL, *out_path = NULL;
     int samples = 16, max_len = 1024, gen_len = 32;
-    bool chat = false;
+    bool chat = false, ids_per_line = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -39,6 +40,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         if (!v) return MKV_ERR_USAGE;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) calib_path = v;
+        else if (!strcmp(a, "--ids-file")) calib_path = v, ids_per_line = true;
         else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out_path = v;
         else if (!strcmp(a, "--samples")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &samples)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--max-len")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &max_len)) return MKV_ERR_USAGE; }
@@ -59,8 +61,8 @@ mkv_status cmd_calibrate(int argc, char **argv) {
     if (st != MKV_OK) goto done;
     const mkv_hparams *hp = mkv_model_hparams(model);
     const mkv_tokenizer *tok = mkv_model_tokenizer(model);
-    if (!tok) {
-        st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s has no tokenizer to read the calibration text", model_path);
+    if (!tok && !ids_per_line) {
+        st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s has no tokenizer to read the calibration text (use --ids-file)", model_path);
         goto done;
     }
     if (max_len + gen_len > hp->n_ctx) max_len = hp->n_ctx - gen_len;
@@ -81,22 +83,32 @@ mkv_status cmd_calibrate(int argc, char **argv) {
     if ((st = mkv_workspace_init(&ws, hp, n_total_max)) != MKV_OK) goto done;
     int used = 0;
     for (char *para = text; *para && used < samples;) {
-        char *end = strstr(para, "\n\n");
+        char *end = strstr(para, ids_per_line ? "\n" : "\n\n");
         if (end) *end = '\0';
         const char *sample = para;
-        para = end ? end + 2 : para + strlen(para);
+        para = end ? end + (ids_per_line ? 1 : 2) : para + strlen(para);
         while (*sample == '\n' || *sample == ' ') sample++;
         if (!*sample) continue;
         mkv_free(chat_text);
         chat_text = NULL;
-        if (chat) {
+        if (chat && !ids_per_line) {
             if ((st = mkv_chat_render(mkv_chat_detect(model->chat_template, hp->arch), sample, NULL, &chat_text)) != MKV_OK) goto done;
             sample = chat_text;
         }
         int n_ids = 0;
         mkv_free(ids);
         ids = NULL;
-        if ((st = mkv_tokenize(tok, sample, strlen(sample), true, &ids, &n_ids)) != MKV_OK) goto done;
+        if (ids_per_line) {
+            if (!mkv_parse_id_list("--ids-file", sample, &ids, &n_ids)) {
+                st = mkv_last_status();
+                goto done;
+            }
+            for (int i = 0; i < n_ids; i++)
+                if (ids[i] >= hp->n_vocab) {
+                    st = mkv_fail(MKV_ERR_INPUT, "%s: token id %d is out of the vocabulary [0, %d)", calib_path, ids[i], hp->n_vocab);
+                    goto done;
+                }
+        } else if ((st = mkv_tokenize(tok, sample, strlen(sample), true, &ids, &n_ids)) != MKV_OK) goto done;
         if (n_ids == 0) continue;
         if (n_ids > max_len) n_ids = max_len;
         int n = n_ids + gen_len;

@@ -95,6 +95,7 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
     cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)mkv_peak_rss_bytes());
     cJSON_AddNumberToObject(o, "peak_alloc_bytes", (double)mkv_alloc_peak_bytes());
     cJSON_AddNumberToObject(o, "kv_bytes", (double)r->kv_bytes_peak);
+    cJSON_AddNumberToObject(o, "kv_bytes_decode", (double)r->kv_bytes_final);
     cJSON_AddNumberToObject(o, "model_bytes", (double)mkv_model_n_bytes(model));
     cJSON_AddStringToObject(o, "cache", cache_name);
     cJSON_AddNumberToObject(o, "full_passes", r->n_full_passes);

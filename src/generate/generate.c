@@ -257,6 +257,7 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     result->n_prompt = n_prompt;
     result->n_total = g.n_total;
     result->kv_bytes_peak = mkv_engine_kv_peak_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_peak_bytes(&g.uncond) : 0);
+    result->kv_bytes_final = mkv_engine_kv_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_bytes(&g.uncond) : 0);
     result->kv_prompt_kept = p->cache.mode == MKV_CACHE_DLLM || p->cache.mode == MKV_CACHE_EVICT
                                  ? mkv_kv_store_fixed_rows(&g.cond.store) : 0;
     result->n_full_passes = g.cond.n_full_passes;

@@ -42,7 +42,8 @@ typedef struct {
     int n_prompt, n_total;
     int steps_run;
     double seconds, first_step_seconds;
-    size_t kv_bytes_peak;
+    size_t kv_bytes_peak;       /* K/V held by the cache at its largest */
+    size_t kv_bytes_final;      /* K/V held while decoding (after eviction) */
     int64_t kv_prompt_kept;     /* kept prompt pairs over layers and KV heads (end) */
     int64_t *kv_kept_per_layer; /* [n_layers] or NULL, mkv_free */
     int n_full_passes, n_partial_steps;

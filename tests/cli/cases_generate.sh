@@ -47,3 +47,8 @@ expect_ok '"method":"snapkv"' eval -m $M --data tests/data/eval --task recall --
 expect_fail 3 "cannot open" eval -m $M --data /nonexistent --task niah --lengths 64 --samples 1
 expect_fail 2 "not a prompt-cache method" eval -m $M --data tests/data/eval --methods none
 expect_fail 2 "--lengths: 'x' is not an integer" eval -m $M --data tests/data/eval --lengths x
+printf '3 4 5 6 7 8\n9 10 11 12\n' > "${TMPDIR:-/tmp}/mkv_calib_ids.txt"
+expect_ok "2 samples" calibrate -m $M --ids-file "${TMPDIR:-/tmp}/mkv_calib_ids.txt" -o "${TMPDIR:-/tmp}/mkv_calib_ids.profile.json"
+printf '3 4 99999\n' > "${TMPDIR:-/tmp}/mkv_calib_ids.txt"
+expect_fail 6 "out of the vocabulary" calibrate -m $M --ids-file "${TMPDIR:-/tmp}/mkv_calib_ids.txt" -o "${TMPDIR:-/tmp}/mkv_calib_ids.profile.json"
+rm -f "${TMPDIR:-/tmp}/mkv_calib_ids.txt" "${TMPDIR:-/tmp}/mkv_calib_ids.profile.json"
