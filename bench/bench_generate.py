@@ -20,7 +20,7 @@ def run(model, mode, n, threads, gen_len, budget, steps, extra):
                                           text=True, check=True).stdout)["n_vocab"])
     ids = " ".join(str((i * 2654435761) % (vocab - 8) + 3) for i in range(n))
     cmd = [args.maskkv, "generate", "-m", model, "--ids", ids, "--gen-len", str(gen_len), "--block-len",
-           str(gen_len if steps >= gen_len else steps), "--steps", str(steps), "--cache", mode, "--threads",
+           str(gen_len), "--steps", str(steps), "--cache", mode, "--threads",
            str(threads), "--json", "--no-eos"] + extra
     if mode not in ("none", "prefix", "dllm"):
         cmd += ["--budget", str(budget)]
