@@ -19,7 +19,9 @@ def run(model, mode, n, threads, gen_len, budget, steps, extra):
     vocab = int(json.loads(subprocess.run([args.maskkv, "info", "-m", model, "--json"], capture_output=True,
                                           text=True, check=True).stdout)["n_vocab"])
     ids = " ".join(str((i * 2654435761) % (vocab - 8) + 3) for i in range(n))
-    cmd = [args.maskkv, "generate", "-m", model, "--ids", ids, "--gen-len", str(gen_len), "--block-len",
+    with open("/tmp/maskkv_bench_ids.txt", "w") as fp:
+        fp.write(ids)
+    cmd = [args.maskkv, "generate", "-m", model, "--ids-file", "/tmp/maskkv_bench_ids.txt", "--gen-len", str(gen_len), "--block-len",
            str(gen_len), "--steps", str(steps), "--cache", mode, "--threads",
            str(threads), "--json", "--no-eos"] + extra
     if mode not in ("none", "prefix", "dllm"):
@@ -63,7 +65,7 @@ for n in [int(x) for x in args.lengths.split(",")]:
             tps = args.gen_len / total
             row = dict(prompt=n, mode=mode, threads=t, tokens_per_second=tps, prefill_seconds=r["prefill_seconds"],
                        step_seconds=step_s, total_seconds=total, peak_rss_bytes=r["peak_rss_bytes"],
-                       kv_bytes=r["kv_bytes"], model_bytes=r["model_bytes"], note=note)
+                       kv_bytes=r["kv_bytes"], kv_bytes_decode=r.get("kv_bytes_decode"), model_bytes=r["model_bytes"], note=note)
             print(f"| {n} | {mode} | {t} | {tps:.2f} | {r['prefill_seconds']:.2f} | {step_s:.3f} | {total:.1f} | "
                   f"{r['peak_rss_bytes'] / 2**20:.0f} | {r['kv_bytes'] / 2**20:.1f} | {note} |", flush=True)
             if out:

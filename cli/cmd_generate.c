@@ -16,7 +16,7 @@
 
 static void usage(void) {
     printf(
-        "usage: maskkv generate -m MODEL (-p TEXT | -f FILE | --ids \"1 2 3\") [options]\n"
+        "usage: maskkv generate -m MODEL (-p TEXT | -f FILE | --ids \"1 2 3\" | --ids-file FILE) [options]\n"
         "  --chat                 wrap the prompt in the model's chat template\n"
         "  --gen-len N            tokens to generate (128)\n"
         "  --steps N              denoising steps (128)\n"
@@ -115,6 +115,7 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
 
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
+    const char *ids_file = NULL;
     const char *cache_name = "none";
     bool chat = false, json = false, visual = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
@@ -146,6 +147,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt_text = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) prompt_file = v;
         else if (!strcmp(a, "--ids")) ids_text = v;
+        else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
@@ -186,8 +188,8 @@ mkv_status cmd_generate(int argc, char **argv) {
         (void)f;
     }
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
-    if (!!prompt_text + !!prompt_file + !!ids_text != 1)
-        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE or --ids \"...\"");
+    if (!!prompt_text + !!prompt_file + !!ids_text + !!ids_file != 1)
+        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --ids \"...\" or --ids-file FILE");
     if (!mkv_apply_cache_preset(cache_name, &p.cache)) return MKV_ERR_USAGE;
     p.cache.prompt_refresh = overrides.prompt_refresh;
     p.cache.response_refresh = overrides.response_refresh;
@@ -220,8 +222,12 @@ mkv_status cmd_generate(int argc, char **argv) {
     mkv_status st = mkv_model_load(model_path, &model);
     if (st != MKV_OK) goto done;
     const mkv_tokenizer *tok = mkv_model_tokenizer(model);
+    if (ids_file) {
+        if ((st = mkv_read_text_file(ids_file, (size_t)1 << 30, &file_text, NULL)) != MKV_OK) goto done;
+        ids_text = file_text;
+    }
     if (ids_text) {
-        if (!mkv_parse_id_list("--ids", ids_text, &prompt, &n_prompt)) {
+        if (!mkv_parse_id_list(ids_file ? ids_file : "--ids", ids_text, &prompt, &n_prompt)) {
             st = mkv_last_status();
             goto done;
         }
