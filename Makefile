@@ -21,8 +21,8 @@ BIN      := $(BUILD)/maskkv
 TEST_BIN := $(BUILD)/test_runner
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-DEFAULT_MODEL ?= $(firstword $(wildcard models/*.gguf) tests/models/llada-tiny-f32.gguf)
-RUN_PROMPT    ?= What is the secret code of Alice? The secret code of Alice is 4417.
+DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
+RUN_PROMPT    ?= models/example-niah.txt
 
 .PHONY: all test test-unit test-cli test-python test-asan run bench clean fuzz
 
@@ -63,7 +63,9 @@ test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-unit test-cli
 
 run: $(BIN)
-	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -p "$(RUN_PROMPT)" --gen-len 32 --block-len 32 --steps 32
+	@echo "Needle-in-a-haystack: $$(wc -w < $(RUN_PROMPT)) words of filler hide one secret code; MaskKV keeps 64 prompt K/V pairs per head."
+	@tail -c 200 $(RUN_PROMPT); echo
+	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --json
 
 bench: $(BENCH_BIN) $(BIN)
 	@echo "see BENCHMARKS.md for the benchmark commands"

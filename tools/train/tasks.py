@@ -1,0 +1,295 @@
+"""Deterministic long-context retrieval tasks + the byte-level BPE tokenizer.
+
+Tasks (all answers are short; every code is a 3-digit number that is ONE token,
+every name / key is one token with its leading space):
+
+* ``niah``  needle in a haystack: "The secret code of <Name> is <ddd>." at a random
+  depth inside filler text, then "What is the secret code of <Name>?" -> "<ddd>".
+* ``kv``    multi-key associative recall: a block of lines "- <key>: <ddd>" (2..48
+  pairs, unique keys) at a random depth inside filler text, then
+  "What is the value of <key>?" -> "<ddd>".
+* ``two``   two needles with different names at random depths, then
+  "What are the secret codes of <A> and <B>?" -> "<dddA> and <dddB>" (the order of
+  the question, which is independent of the order in the text).
+
+Filler: sentences of the texts in /usr/share/common-licenses (Debian base-files)
+and of the docstrings of the Python standard library (both present on any
+Debian/Ubuntu machine with python3), without digits, in document order
+(a random contiguous run of sentences per sample).
+
+Prompt length = number of tokens of the full chat-formatted prompt
+(``<|startoftext|>...<|start_header_id|>assistant<|end_header_id|>\\n\\n``),
+made <= the requested length and close to it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+SPECIALS = ["<|startoftext|>", "<|endoftext|>", "<|start_header_id|>", "<|end_header_id|>",
+            "<|eot_id|>", "<|mdm_mask|>"]
+
+LLADA_CHAT_TEMPLATE = (
+    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
+    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + "
+    "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
+    "{{ content }}{% endfor %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
+)
+
+NAMES = """Alice Bob Carol David Emma Frank Grace Henry Irene Jack Karen Leo Maria Nina Oscar Paul
+Quinn Rosa Sam Tina Victor Wendy Xavier Yara Zoe Adam Bella Chris Diana Ethan Fiona George Hannah
+Ivan Julia Kevin Laura Mark Nora Olivia Peter Rachel Simon Tom Uma Vera Walter Amy Ben Clara Daniel
+Eva Felix Helen Isaac Jane Kate Lucy Max Nick Omar Ruth Sara Tony Anna Eric Hugo Ida Jon Liam Mia
+Noah Otto Rita Sophie Theo Ada Boris Cleo Dora Elsa Gus Hans Iris Joel Kurt Lena Milo Nadia Pia
+Rex Stan Ted Ulla Vince Will Yves Zack Alan Beth Carl Dean Edith""".split()
+
+KEYS = """apple river stone cloud tiger lemon paper glass music table window garden candle silver
+forest bridge castle rabbit pepper orange violet planet rocket island mirror pencil ladder
+button anchor basket bottle carpet circle dragon engine falcon feather flower hammer helmet
+jacket kettle lantern magnet marble meadow needle ocean palace parrot pillow pocket puzzle
+ribbon saddle shadow shield spider sponge summer thunder tomato tunnel turtle valley wagon
+wallet winter wizard yellow zebra cactus cherry cotton desert dinner dollar eagle finger
+forest goat harbor honey iron jungle kitten lizard lobster mango monkey napkin onion oyster
+panda peach pirate potato queen radio robot salmon sandal scarf sheep snake spoon squid
+statue sugar tablet tent ticket tower truck umbrella velvet violin walnut whale wheat wolf""".split()
+
+WORDS_RE = re.compile(r"[A-Za-z][A-Za-z,;:'()\- ]*[A-Za-z)][.]?")
+
+
+# --------------------------------------------------------------------------
+# Filler text
+# --------------------------------------------------------------------------
+
+def _source_texts() -> list[str]:
+    texts = []
+    files = sorted(set(os.path.realpath(p) for p in glob.glob("/usr/share/common-licenses/*")))
+    for f in files:
+        if os.path.isfile(f):
+            texts.append(Path(f).read_text(encoding="utf-8", errors="replace"))
+    # python stdlib docstrings (pure-python modules of this interpreter, sorted)
+    import ast
+    import sysconfig
+    stdlib = sysconfig.get_paths()["stdlib"]
+    for f in sorted(glob.glob(os.path.join(stdlib, "*.py"))):
+        try:
+            tree = ast.parse(Path(f).read_text(encoding="utf-8", errors="replace"))
+        except Exception:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)):
+                d = ast.get_docstring(node)
+                if d and len(d) > 200:
+                    texts.append(d)
+    return texts
+
+
+def filler_sentences() -> list[str]:
+    """Clean English sentences without digits (so no filler token looks like a code)."""
+    out = []
+    for t in _source_texts():
+        t = re.sub(r"\s+", " ", t)
+        for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", t):
+            s = s.strip()
+            if not (30 <= len(s) <= 300):
+                continue
+            if re.search(r"[0-9_<>{}\[\]|\\/@#$%^&*=+`~\"]", s):
+                continue
+            if not s[0].isupper() or s[-1] not in ".!?":
+                continue
+            if not s.isascii():
+                continue
+            if "secret" in s.lower() or " code" in s.lower():
+                continue
+            out.append(s)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Tokenizer
+# --------------------------------------------------------------------------
+
+def train_tokenizer(n_regular: int, sentences: list[str]) -> dict:
+    """Byte-level BPE (LLaMA-3 Split regex + ByteLevel), n_regular learned tokens, then the
+    LLaDA special tokens (ids n_regular .. n_regular+5). Returns tokenizer.json as a dict."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False)])
+    tok.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    corpus = list(sentences)
+    # make every 3-digit number, every name and every key a single token
+    for r in range(24):
+        corpus.append(" ".join(str(n) for n in range(100, 1000)))
+    for r in range(60):
+        corpus.append(" ".join(NAMES) + " " + " ".join(KEYS))
+        corpus.append("The secret code of Alice is 123. What is the secret code of Bob? "
+                      "What are the secret codes of Carol and David? What is the value of apple?")
+    trainer = trainers.BpeTrainer(vocab_size=n_regular, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False, min_frequency=2)
+    tok.train_from_iterator(corpus, trainer)
+    assert tok.get_vocab_size() == n_regular, tok.get_vocab_size()
+    for s in SPECIALS:
+        tok.add_special_tokens([AddedToken(s, special=True, normalized=False, lstrip=False, rstrip=False,
+                                           single_word=False)])
+    j = json.loads(tok.to_str())
+    j["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in j["model"]["merges"]]
+    return j
+
+
+def load_tokenizer(tj: dict):
+    from tokenizers import Tokenizer
+    return Tokenizer.from_str(json.dumps(tj))
+
+
+# --------------------------------------------------------------------------
+# Task generation
+# --------------------------------------------------------------------------
+
+def chat_prompt(content: str) -> str:
+    return ("<|startoftext|><|start_header_id|>user<|end_header_id|>\n\n" + content.strip()
+            + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+
+
+class TaskGen:
+    def __init__(self, tok, sentences: list[str]):
+        self.tok = tok
+        self.sent = sentences
+        self.slen = [len(e) for e in (x.ids for x in tok.encode_batch([" " + s for s in sentences],
+                                                                       add_special_tokens=False))]
+        v = tok.get_vocab()
+
+        def single(word: str) -> bool:
+            return len(tok.encode(word, add_special_tokens=False).ids) == 1
+
+        self.codes = [str(n) for n in range(100, 1000) if single(str(n))]
+        self.names = [n for n in dict.fromkeys(NAMES) if single(" " + n)]
+        self.keys = [k for k in dict.fromkeys(KEYS) if single(" " + k)]
+        self.eot = v["<|eot_id|>"]
+        self.eos = v["<|endoftext|>"]
+        self.mask = v["<|mdm_mask|>"]
+        self.bos = v["<|startoftext|>"]
+        self.overhead = len(tok.encode(chat_prompt("x"), add_special_tokens=False).ids) - 1
+
+    # filler of about n tokens as a list of sentences
+    def _filler(self, rng: random.Random, n: int) -> list[str]:
+        out, tot = [], 0
+        i = rng.randrange(len(self.sent))
+        if n <= 8:
+            return out
+        while tot < n:
+            out.append(self.sent[i])
+            tot += self.slen[i]
+            i = (i + 1) % len(self.sent)
+        return out
+
+    def _build(self, rng, n_tokens, make):
+        """make(rng, filler_sentences) -> (content, answer). Shrinks filler until the
+        prompt fits in n_tokens."""
+        budget = n_tokens
+        for attempt in range(50):
+            state = rng.getstate()
+            content, answer, meta, n_fill = make(rng, budget)
+            ids = self.tok.encode(chat_prompt(content), add_special_tokens=False).ids
+            if len(ids) <= n_tokens:
+                return content, answer, ids, meta
+            budget -= (len(ids) - n_tokens) + 2
+        raise RuntimeError("could not fit prompt")
+
+    def _insert(self, rng, sents: list[str], items: list[str], depths=None):
+        """Insert items (sentences) into the sentence list at random (or given) depths."""
+        sents = list(sents)
+        pos = []
+        for k, it in enumerate(items):
+            d = depths[k] if depths is not None else rng.random()
+            p = int(round(d * len(sents)))
+            sents.insert(p, it)
+            pos.append(p)
+        return sents
+
+    def niah(self, rng: random.Random, n_tokens: int):
+        name, code = rng.choice(self.names), rng.choice(self.codes)
+        depth = rng.random()
+        q = f"What is the secret code of {name}?"
+
+        def make(r, budget):
+            fill_n = budget - self.overhead - 22
+            s = self._filler(r, fill_n)
+            s = self._insert(r, s, [f"The secret code of {name} is {code}."], [depth])
+            return " ".join(s) + "\n\n" + q, code, {"name": name, "depth": round(depth, 4)}, len(s)
+        c, a, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "niah", "content": c, "answer": a, **meta}
+
+    def kv(self, rng: random.Random, n_tokens: int):
+        npairs = rng.randint(2, max(2, min(48, n_tokens // 24)))
+        keys = rng.sample(self.keys, npairs)
+        vals = [rng.choice(self.codes) for _ in keys]
+        qi = rng.randrange(npairs)
+        depth = rng.random()
+        block = "Here is the list of keys and values:\n" + "\n".join(f"- {k}: {v}" for k, v in zip(keys, vals)) + "\n"
+        q = f"What is the value of {keys[qi]}?"
+        blen = len(self.tok.encode(block, add_special_tokens=False).ids)
+
+        def make(r, budget):
+            fill_n = budget - self.overhead - blen - 12
+            s = self._filler(r, fill_n)
+            p = int(round(depth * len(s)))
+            text = " ".join(s[:p])
+            text = (text + "\n" if text else "") + block + " ".join(s[p:])
+            return text.strip() + "\n\n" + q, vals[qi], {"key": keys[qi], "n_pairs": npairs,
+                                                         "depth": round(depth, 4)}, len(s)
+        c, a, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "kv", "content": c, "answer": a, **meta}
+
+    def two(self, rng: random.Random, n_tokens: int):
+        a, b = rng.sample(self.names, 2)
+        ca, cb = rng.choice(self.codes), rng.choice(self.codes)
+        da, db = rng.random(), rng.random()
+        q = f"What are the secret codes of {a} and {b}?"
+
+        def make(r, budget):
+            fill_n = budget - self.overhead - 44
+            s = self._filler(r, fill_n)
+            s = self._insert(r, s, [f"The secret code of {a} is {ca}.", f"The secret code of {b} is {cb}."],
+                             [da, db])
+            return " ".join(s) + "\n\n" + q, f"{ca} and {cb}", {"names": [a, b], "depths": [round(da, 4),
+                                                                                             round(db, 4)]}, len(s)
+        c, ans, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "two", "content": c, "answer": ans, **meta}
+
+    def sample(self, task: str, rng: random.Random, n_tokens: int) -> dict:
+        return getattr(self, task)(rng, n_tokens)
+
+    # ----------------------------------------------------------------------
+    def encode_example(self, ex: dict, ans_len: int):
+        """-> (prompt ids, answer ids of length ans_len = answer + <|eot_id|> + <|endoftext|> pad)."""
+        p = self.tok.encode(chat_prompt(ex["content"]), add_special_tokens=False).ids
+        a = self.tok.encode(ex["answer"], add_special_tokens=False).ids + [self.eot]
+        assert len(a) <= ans_len, (ex["answer"], a)
+        a = a + [self.eos] * (ans_len - len(a))
+        return p, a
+
+
+TASKS = ["niah", "kv", "two"]
+
+
+def make_eval_set(gen: TaskGen, task: str, length: int, n: int, seed: int) -> list[dict]:
+    rng = random.Random(f"eval-{seed}-{task}-{length}")
+    out = []
+    for i in range(n):
+        ex = gen.sample(task, rng, length)
+        p = gen.tok.encode(chat_prompt(ex["content"]), add_special_tokens=False).ids
+        ex["prompt_tokens"] = len(p)
+        ex["length_bucket"] = length
+        ex["id"] = f"{task}-{length}-{i}"
+        out.append(ex)
+    return out

@@ -1,0 +1,231 @@
+"""Train a tiny LLaDA-architecture masked-diffusion model on long-context retrieval tasks.
+
+    nice -n 10 python3 tools/train/train.py --name llada-tiny-retrieval --minutes 75
+
+Steps (all deterministic given --seed, except how many optimizer steps fit in --minutes):
+ 1. filler sentences + byte-level BPE tokenizer (tasks.py), saved in the checkpoint;
+ 2. held-out eval sets, 50 per task per length (256/512/1024/2048) -> models/NAME-eval/*.jsonl;
+ 3. training with LLaDA's SFT masked-diffusion loss (answer-only masking, t ~ U(0,1),
+    p_mask = (1-eps) t + eps, CE on masked answer tokens / p_mask, normalized by answer
+    length), a length curriculum keyed on the fraction of the time budget, AdamW,
+    warmup + cosine LR; checkpoints every few minutes to --work;
+ 4. export of the final checkpoint (HF dir + GGUF) and the accuracy table (eval.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+import tasks  # noqa: E402
+from model import LLaDA, count_params  # noqa: E402
+import eval as ev  # noqa: E402
+import export  # noqa: E402
+
+EVAL_LENGTHS = [256, 512, 1024, 2048]
+
+
+def curriculum(frac: float, rng: random.Random) -> int:
+    """Prompt length for a batch, given the fraction of the budget already used."""
+    if frac < 0.2:
+        return rng.randint(64, 160)
+    if frac < 0.3:
+        return rng.randint(96, 384)
+    if frac < 0.5:
+        return rng.choice([rng.randint(128, 512), rng.randint(256, 1024)])
+    return rng.choice([rng.randint(128, 512), rng.randint(512, 1024), rng.randint(1024, 2048),
+                       rng.randint(1536, 2048)])
+
+
+def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: int, eps: float = 1e-3):
+    seqs, ans_pos, answers = [], [], []
+    for _ in range(B):
+        task = rng.choice(tasks.TASKS)
+        ex = gen.sample(task, rng, L)
+        p, a = gen.encode_example(ex, ans_len)
+        seqs.append(p + a)
+        ans_pos.append(list(range(len(p), len(p) + ans_len)))
+        answers.append(a)
+    T = max(len(s) for s in seqs)
+    ids = torch.full((B, T), gen.eos, dtype=torch.long)
+    km = torch.zeros((B, T), dtype=torch.bool)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s)
+        km[i, :len(s)] = True
+    pos = torch.tensor(ans_pos)
+    tgt = torch.tensor(answers)
+    # LLaDA forward process on the answer only
+    g = torch.Generator().manual_seed(rng.getrandbits(31))
+    # t ~ U(0,1) per sequence, stratified over the batch (same expectation, lower variance)
+    t = ((torch.randperm(B, generator=g) + torch.rand(B, generator=g)) / B).clamp(0, 1)
+    p_mask = ((1 - eps) * t + eps)[:, None].expand(B, ans_len)
+    masked = torch.rand(B, ans_len, generator=g) < p_mask
+    cur = torch.where(masked, torch.full_like(tgt, gen.mask), tgt)
+    ids.scatter_(1, pos, cur)
+    return ids, km, pos, tgt, masked, p_mask
+
+
+def lr_at(frac: float, step: int, lr: float, warmup: int) -> float:
+    w = min(1.0, (step + 1) / warmup)
+    return lr * w * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", default="llada-tiny-retrieval")
+    ap.add_argument("--work", default="/work/scratch/train")
+    ap.add_argument("--models", default=str(ROOT / "models"))
+    ap.add_argument("--minutes", type=float, default=75.0)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--n-layers", type=int, default=4)
+    ap.add_argument("--n-heads", type=int, default=4)
+    ap.add_argument("--mlp", type=int, default=512)
+    ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--ans-len", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--batch-tokens", type=int, default=6144)
+    ap.add_argument("--eval-n", type=int, default=50)
+    ap.add_argument("--ckpt-every-min", type=float, default=4.0)
+    ap.add_argument("--eval-every-min", type=float, default=12.0)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    log_f = open(work / f"{a.name}.log", "a")
+
+    def log(*xs):
+        s = time.strftime("%H:%M:%S ") + " ".join(str(x) for x in xs)
+        print(s, flush=True)
+        log_f.write(s + "\n")
+        log_f.flush()
+
+    # 1. data + tokenizer
+    sents = tasks.filler_sentences()
+    n_regular = a.vocab - len(tasks.SPECIALS)
+    tj = tasks.train_tokenizer(n_regular, sents)
+    tok = tasks.load_tokenizer(tj)
+    gen = tasks.TaskGen(tok, sents)
+    log(f"filler sentences {len(sents)}, vocab {tok.get_vocab_size()}, codes {len(gen.codes)}, "
+        f"names {len(gen.names)}, keys {len(gen.keys)}, mask {gen.mask} eos {gen.eos} eot {gen.eot} bos {gen.bos}")
+
+    # 2. eval sets
+    evdir = Path(a.models) / f"{a.name}-eval"
+    evdir.mkdir(parents=True, exist_ok=True)
+    sets = {}
+    for task in tasks.TASKS:
+        for L in EVAL_LENGTHS:
+            exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed)
+            for e in exs:
+                e["prompt_ids"] = tok.encode(tasks.chat_prompt(e["content"]), add_special_tokens=False).ids
+                e["prompt"] = tasks.chat_prompt(e["content"])
+            sets[f"{task}_{L}"] = exs
+            with open(evdir / f"{task}_{L}.jsonl", "w") as f:
+                for e in exs:
+                    f.write(json.dumps(e, ensure_ascii=False) + "\n")
+    eval_prompts = {e["content"] for v in sets.values() for e in v}
+    log(f"eval sets written to {evdir}")
+
+    # 3. model
+    cfg = dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads, n_kv_heads=a.n_heads,
+               mlp_hidden_size=a.mlp, embedding_size=a.vocab, rope_theta=500000.0, rms_norm_eps=1e-5,
+               max_sequence_length=4096)
+    model = LLaDA(cfg)
+    log(f"params {count_params(model)}  cfg {cfg}")
+    decay = [p for n, p in model.named_parameters() if p.ndim == 2 and "wte" not in n]
+    nodecay = [p for n, p in model.named_parameters() if not (p.ndim == 2 and "wte" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
+    step, used_s = 0, 0.0
+    rng = random.Random(f"train-{a.seed}")
+    ckpt_path = work / f"{a.name}.pt"
+    if a.resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, used_s = ck["step"], ck["used_s"]
+        rng.setstate(ck["rng"])
+        log(f"resumed at step {step}, {used_s / 60:.1f} min used")
+
+    def save(tag=""):
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "used_s": used_s,
+                    "rng": rng.getstate(), "cfg": cfg, "tokenizer": tj, "args": vars(a)}, str(ckpt_path) + ".tmp")
+        os.replace(str(ckpt_path) + ".tmp", ckpt_path)
+        log(f"checkpoint step {step} {tag}")
+
+    stop = {gen.eot, gen.eos}
+    budget = a.minutes * 60
+    t_start = time.time() - used_s
+    last_ck = last_ev = time.time()
+    ema = None
+    while True:
+        used_s = time.time() - t_start
+        frac = used_s / budget
+        if frac >= 1.0:
+            break
+        L = curriculum(frac, rng)
+        B = max(1, a.batch_tokens // (L + a.ans_len))
+        ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, a.ans_len)
+        lr = lr_at(frac, step, a.lr, a.warmup)
+        for g_ in opt.param_groups:
+            g_["lr"] = lr
+        model.train()
+        logits = model(ids, pos, km)
+        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="none")
+        ce = ce.view(B, a.ans_len)
+        loss = ((ce / p_mask) * masked).sum() / (B * a.ans_len)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        # accuracy of the first answer token when masked (diagnostic)
+        with torch.no_grad():
+            m0 = masked[:, 0]
+            acc0 = ((logits[:, 0].argmax(-1) == tgt[:, 0]) & m0).sum().item() / max(1, m0.sum().item())
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        step += 1
+        if step % 25 == 0:
+            log(f"step {step} frac {frac:.3f} L {L} B {B} lr {lr:.2e} loss {loss.item():.4f} ema {ema:.4f} "
+                f"acc0 {acc0:.2f} gn {gn:.2f}")
+        now = time.time()
+        if now - last_ck > a.ckpt_every_min * 60:
+            save()
+            last_ck = now
+        if now - last_ev > a.eval_every_min * 60:
+            model.eval()
+            t0 = time.time()
+            quick = {k: v for k, v in sets.items() if k.endswith("_256") or k.endswith("_1024")}
+            r = ev.evaluate(model, tok, quick, a.ans_len, gen.mask, stop, n=12, batch_tokens=8192)
+            log("quick eval " + " ".join(f"{k}={ok}/{n}" for k, (ok, n) in r.items()) + f" ({time.time() - t0:.0f}s)")
+            last_ev = time.time()
+            t_start += time.time() - t0  # eval time does not count against the training budget
+    used_s = time.time() - t_start
+    save("final")
+    log(f"training done: {step} steps, {used_s / 60:.1f} min of training")
+
+    # 4. export + full eval
+    out = Path(a.models) / a.name
+    export.write_hf_dir(out, model.state_dict(), cfg, tj)
+    ok = export.write_gguf(out, Path(a.models) / f"{a.name}.gguf", "f32")
+    log(f"exported {out} gguf={ok}")
+
+
+if __name__ == "__main__":
+    main()
