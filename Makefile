@@ -24,7 +24,9 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
 
-.PHONY: all test test-unit test-cli test-python test-asan run bench clean fuzz
+EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
+
+.PHONY: eval all test test-unit test-cli test-python test-asan run bench clean fuzz
 
 all: $(BIN) $(TEST_BIN)
 
@@ -118,6 +120,14 @@ valgrind: $(BIN)
 	  --show-leak-kinds=definite --track-origins=yes ./$(BIN) $(VALGRIND_GEN)
 
 -include $(FUZZ_OBJ:.o=.d)
+
+# The accuracy grid of EVAL.md on the shipped model (about 15 minutes on 1 core);
+# plots need matplotlib (PyPI).
+eval: $(BIN)
+	@mkdir -p eval
+	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --out eval | tee eval/table.txt
+	python3 tools/plot_eval.py eval --markdown eval/EVAL_TABLE.md
+	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md > EVAL.md
 
 clean:
 	rm -rf build build-asan

@@ -4,7 +4,7 @@
     python3 tools/plot_eval.py DIR [--markdown EVAL_TABLE.md]
 
 Writes DIR/accuracy_vs_budget.png (the paper's Fig. 3: accuracy against budget,
-one line per method, one panel per task) and DIR/heatmap_<method>.png (the
+one line per method, one panel per task) and DIR/heatmap.png (the
 paper's Fig. 8: prompt length x needle depth at the largest budget), and prints
 a Markdown table (accuracy, and % of the full cache, per task, method, budget)."""
 import argparse
@@ -22,12 +22,12 @@ def main():
         res = json.load(fp)
     cells = res["results"]
     agg = collections.defaultdict(lambda: [0, 0])   # (task, method, budget) -> correct, total
-    heat = collections.defaultdict(lambda: [0, 0])  # (method, budget, length, depth)
+    heat = collections.defaultdict(lambda: [0, 0])  # (task, method, budget, length, depth)
     for c in cells:
         agg[(c["task"], c["method"], c["budget"])][0] += c["correct"]
         agg[(c["task"], c["method"], c["budget"])][1] += c["total"]
-        heat[(c["method"], c["budget"], c["length"], c["depth"])][0] += c["correct"]
-        heat[(c["method"], c["budget"], c["length"], c["depth"])][1] += c["total"]
+        heat[(c["task"], c["method"], c["budget"], c["length"], c["depth"])][0] += c["correct"]
+        heat[(c["task"], c["method"], c["budget"], c["length"], c["depth"])][1] += c["total"]
     tasks = list(dict.fromkeys(c["task"] for c in cells))
     methods = list(dict.fromkeys(c["method"] for c in cells))
     budgets = sorted({c["budget"] for c in cells})
@@ -75,16 +75,18 @@ def main():
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(a.dir, "accuracy_vs_budget.png"), dpi=110)
-    b = budgets[0] if len(budgets) == 1 else budgets[len(budgets) // 2]
-    fig, axes = plt.subplots(1, len(methods), figsize=(3.2 * len(methods), 3.2), squeeze=False)
+    # the paper's Fig. 8: the needle task at the smallest budget
+    b = budgets[0]
+    heat_task = "niah" if "niah" in tasks else tasks[0]
+    fig, axes = plt.subplots(1, len(methods), figsize=(2.6 * len(methods) + 1, 3.0), squeeze=False)
     for ax, m in zip(axes[0], methods):
-        grid = [[acc((m, b, L, d), heat) for L in lengths] for d in depths]
+        grid = [[acc((heat_task, m, b, L, d), heat) for L in lengths] for d in depths]
         im = ax.imshow(grid, vmin=0, vmax=100, cmap="RdYlGn", origin="lower", aspect="auto")
         ax.set_xticks(range(len(lengths)), [str(L) for L in lengths], fontsize=7)
         ax.set_yticks(range(len(depths)), [f"{d:g}" for d in depths], fontsize=7)
         ax.set_title(f"{m} (B={b})" if m != "full" else "full", fontsize=9)
         ax.set_xlabel("prompt length")
-    axes[0][0].set_ylabel("needle depth")
+    axes[0][0].set_ylabel(f"{heat_task}: needle depth")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     fig.savefig(os.path.join(a.dir, "heatmap.png"), dpi=110)
     print(f"plots in {a.dir}")
