@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -19,6 +18,7 @@
 #include "commands.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"
+#include "util/clock.h"
 #include "util/alloc.h"
 #include "util/mapped_file.h"
 
@@ -172,12 +172,6 @@ static void trim(char *s) {
     memmove(s, s + start, len - start + 1);
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* results[task][method][budget][length][depth bucket] = (correct, total) */
 typedef struct {
     int correct, total;
@@ -264,7 +258,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     if (!profile_path && mkv_default_profile_path(model_path, default_profile, sizeof default_profile))
         profile_path = default_profile;
     if (profile_path && (st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
-    double start = now_seconds();
+    double start = mkv_now_seconds();
     int done_runs = 0;
     for (int t = 0; t < tasks.n; t++) {
         for (int l = 0; l < n_lengths; l++) {
@@ -308,7 +302,7 @@ mkv_status cmd_eval(int argc, char **argv) {
                         done_runs++;
                         if (isatty(STDERR_FILENO) || done_runs % 50 == 0)
                             fprintf(stderr, "\reval: %s len %d %s B=%d: %d runs, %.0f s", tasks.text[t], lengths[l],
-                                    methods.text[m], evicts ? budgets[b] : 0, done_runs, now_seconds() - start);
+                                    methods.text[m], evicts ? budgets[b] : 0, done_runs, mkv_now_seconds() - start);
                     }
                 }
             }
@@ -322,7 +316,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     cJSON_AddStringToObject(root, "model", model_path);
     cJSON_AddNumberToObject(root, "samples_per_cell", samples);
     cJSON_AddNumberToObject(root, "gen_len", base.gen_len);
-    cJSON_AddNumberToObject(root, "seconds", now_seconds() - start);
+    cJSON_AddNumberToObject(root, "seconds", mkv_now_seconds() - start);
     cJSON *rows = cJSON_AddArrayToObject(root, "results");
     for (int t = 0; t < tasks.n; t++) {
         if (!json) printf("\n%s (exact match, %%; in parentheses: %% of full cache)\n%-10s", tasks.text[t], "method");

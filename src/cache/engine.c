@@ -50,8 +50,10 @@ mkv_status mkv_engine_init(mkv_engine *e, const mkv_model *model, const mkv_cach
         size_t widest = d;
         size_t q_dim = (size_t)hp->n_heads * hp->head_dim, kv_dim = (size_t)hp->n_kv_heads * hp->head_dim;
         if (q_dim > widest) widest = q_dim;
-        /* gathered input, q, k, v, attention, projection of the selected rows */
-        e->scratch = mkv_malloc((size_t)n_dyn * (2 * widest + q_dim + 2 * kv_dim + d) * sizeof(float), "partial update");
+        /* normed input and V of every response row; gathered input, q, k, v,
+         * attention, projection of the selected rows */
+        e->scratch = mkv_malloc((size_t)n_dyn * (2 * widest + q_dim + 3 * kv_dim + 2 * d) * sizeof(float),
+                                "partial update");
         e->similarity = mkv_malloc((size_t)n_dyn * sizeof(float), "partial update similarity");
         if (!e->scratch || !e->similarity) goto nomem;
     }
@@ -147,8 +149,10 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
     int widest = d > q_dim ? d : q_dim;
     int n = fill_range(e->rows, e->dyn_start, e->n_total);
     const int32_t *rows = e->rows;
-    float *x = e->ws.x, *xn = e->ws.xn, *v_all = e->ws.v;
-    float *sel_in = e->scratch;                              /* [n][widest] */
+    float *x = e->ws.x;
+    float *xn = e->scratch;                                  /* [n][d]      */
+    float *v_all = xn + (size_t)n * d;                       /* [n][kv_dim] */
+    float *sel_in = v_all + (size_t)n * kv_dim;              /* [n][widest] */
     float *sel_q = sel_in + (size_t)n * widest;              /* [n][q_dim]  */
     float *sel_k = sel_q + (size_t)n * q_dim;                /* [n][kv_dim] */
     float *sel_v = sel_k + (size_t)n * kv_dim;               /* [n][kv_dim] */

@@ -2,9 +2,9 @@
 
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/memory_budget.h"
 
 void mkv_gen_params_defaults(mkv_gen_params *p) {
@@ -59,12 +59,6 @@ mkv_status mkv_gen_validate(const mkv_model *m, const mkv_gen_params *p, int n_p
     return MKV_OK;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef struct {
     const mkv_model *model;
     const mkv_gen_params *params;
@@ -99,7 +93,7 @@ static mkv_status step_logits(gen_state *g, int block_start, int n_cand) {
 }
 
 static void after_step(gen_state *g, double step_start) {
-    if (g->step == 0) g->first_step_seconds = now_seconds() - step_start;
+    if (g->step == 0) g->first_step_seconds = mkv_now_seconds() - step_start;
     g->step++;
     if (g->params->on_step)
         g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total);
@@ -136,7 +130,7 @@ static mkv_status run_llada(gen_state *g) {
         int block_start = g->n_prompt + b * p->block_len, block_end = block_start + p->block_len;
         mkv_llada_transfer_schedule(masked_in(g, block_start, block_end), steps_per_block, schedule);
         for (int i = 0; p->threshold > 0 || i < steps_per_block; i++) {
-            double t0 = now_seconds();
+            double t0 = mkv_now_seconds();
             int n_cand = masked_in(g, block_start, block_end);
             if (n_cand == 0) {
                 if (p->threshold > 0) break;
@@ -160,7 +154,7 @@ static mkv_status run_dream(gen_state *g) {
     float timesteps[p->steps + 1];
     mkv_dream_timesteps(p->steps, (float)p->eps, timesteps);
     for (int i = 0; i < p->steps; i++) {
-        double t0 = now_seconds();
+        double t0 = mkv_now_seconds();
         int n_cand = masked_in(g, g->n_prompt, g->n_total);
         if (n_cand == 0) {
             after_step(g, t0);
@@ -234,7 +228,7 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     }
     memcpy(g.tokens, prompt, (size_t)n_prompt * sizeof(int32_t));
     for (size_t i = (size_t)n_prompt; i < n; i++) g.tokens[i] = m->hp.mask_id;
-    double start = now_seconds();
+    double start = mkv_now_seconds();
     st = mkv_engine_init(&g.cond, m, &p->cache, n_prompt, g.n_total);
     if (st != MKV_OK) goto done;
     if (p->cfg > 0) {
@@ -251,7 +245,7 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     }
     st = sampler_of(m, p) == MKV_SAMPLER_DREAM ? run_dream(&g) : run_llada(&g);
     if (st != MKV_OK) goto done;
-    result->seconds = now_seconds() - start;
+    result->seconds = mkv_now_seconds() - start;
     result->first_step_seconds = g.first_step_seconds;
     result->steps_run = g.step;
     result->n_prompt = n_prompt;

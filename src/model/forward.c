@@ -6,44 +6,54 @@
 
 #include "kernels/kernels.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/dtype.h"
 
-#define FFN_CHUNK_ROWS 256
+/* Rows per chunk of the row-wise work (norms, projections, attention queries,
+ * FFN, LM head). GEMMs over 256 rows already run at 83-90% of the FMA peak
+ * (bench/KERNELS.md), so chunking costs no speed and bounds the buffers. */
+#define CHUNK_ROWS 256
 
-static size_t workspace_floats(const mkv_hparams *hp, int max_rows, int chunk) {
-    size_t rows = (size_t)max_rows;
+static int chunk_rows_for(int max_rows) { return max_rows < CHUNK_ROWS ? max_rows : CHUNK_ROWS; }
+
+static size_t workspace_floats(const mkv_hparams *hp, int max_rows, int chunk_rows) {
+    size_t chunk = (size_t)chunk_rows;
     size_t q_dim = (size_t)hp->n_heads * hp->head_dim, kv_dim = (size_t)hp->n_kv_heads * hp->head_dim;
-    return rows * (3 * (size_t)hp->d_model + 2 * q_dim + 2 * kv_dim) + 2 * (size_t)chunk * hp->d_ff;
+    return (size_t)max_rows * hp->d_model + chunk * (2 * (size_t)hp->d_model + 2 * q_dim + 2 * kv_dim + 2 * (size_t)hp->d_ff);
 }
 
 size_t mkv_forward_workspace_bytes(const mkv_hparams *hp, int max_rows) {
-    int chunk = max_rows < FFN_CHUNK_ROWS ? max_rows : FFN_CHUNK_ROWS;
-    return workspace_floats(hp, max_rows, chunk) * sizeof(float);
+    return workspace_floats(hp, max_rows, chunk_rows_for(max_rows)) * sizeof(float);
 }
 
 mkv_status mkv_workspace_init(mkv_workspace *ws, const mkv_hparams *hp, int max_rows) {
+    return mkv_workspace_init_chunked(ws, hp, max_rows, chunk_rows_for(max_rows > 0 ? max_rows : 1));
+}
+
+mkv_status mkv_workspace_init_chunked(mkv_workspace *ws, const mkv_hparams *hp, int max_rows, int chunk_rows) {
     memset(ws, 0, sizeof *ws);
     if (max_rows <= 0) return mkv_fail(MKV_ERR_INPUT, "workspace for %d rows", max_rows);
-    int chunk = max_rows < FFN_CHUNK_ROWS ? max_rows : FFN_CHUNK_ROWS;
+    if (chunk_rows <= 0 || chunk_rows > max_rows)
+        return mkv_fail(MKV_ERR_INPUT, "workspace chunk of %d rows (1..%d)", chunk_rows, max_rows);
+    size_t chunk = (size_t)chunk_rows;
     size_t q_dim = (size_t)hp->n_heads * hp->head_dim, kv_dim = (size_t)hp->n_kv_heads * hp->head_dim;
-    size_t rows = (size_t)max_rows;
     ws->max_rows = max_rows;
-    ws->ffn_chunk_rows = chunk;
-    ws->x = mkv_malloc(rows * hp->d_model * sizeof(float), "activations (residual)");
-    ws->xn = mkv_malloc(rows * hp->d_model * sizeof(float), "activations (normed)");
-    ws->proj = mkv_malloc(rows * hp->d_model * sizeof(float), "activations (projection)");
-    ws->q = mkv_malloc(rows * q_dim * sizeof(float), "activations (queries)");
-    ws->att = mkv_malloc(rows * q_dim * sizeof(float), "activations (attention)");
-    ws->k = mkv_malloc(rows * kv_dim * sizeof(float), "activations (keys)");
-    ws->v = mkv_malloc(rows * kv_dim * sizeof(float), "activations (values)");
-    ws->ffn_gate = mkv_malloc((size_t)chunk * hp->d_ff * sizeof(float), "activations (ffn gate)");
-    ws->ffn_up = mkv_malloc((size_t)chunk * hp->d_ff * sizeof(float), "activations (ffn up)");
+    ws->chunk_rows = (int)chunk;
+    ws->x = mkv_malloc((size_t)max_rows * hp->d_model * sizeof(float), "activations (residual)");
+    ws->xn = mkv_malloc(chunk * hp->d_model * sizeof(float), "activations (normed)");
+    ws->proj = mkv_malloc(chunk * hp->d_model * sizeof(float), "activations (projection)");
+    ws->q = mkv_malloc(chunk * q_dim * sizeof(float), "activations (queries)");
+    ws->att = mkv_malloc(chunk * q_dim * sizeof(float), "activations (attention)");
+    ws->k = mkv_malloc(chunk * kv_dim * sizeof(float), "activations (keys)");
+    ws->v = mkv_malloc(chunk * kv_dim * sizeof(float), "activations (values)");
+    ws->ffn_gate = mkv_malloc(chunk * hp->d_ff * sizeof(float), "activations (ffn gate)");
+    ws->ffn_up = mkv_malloc(chunk * hp->d_ff * sizeof(float), "activations (ffn up)");
     if (!ws->x || !ws->xn || !ws->proj || !ws->q || !ws->att || !ws->k || !ws->v || !ws->ffn_gate || !ws->ffn_up) {
         mkv_status st = mkv_last_status();
         mkv_workspace_free(ws);
         return st ? st : MKV_ERR_NOMEM;
     }
-    ws->bytes = workspace_floats(hp, max_rows, chunk) * sizeof(float);
+    ws->bytes = workspace_floats(hp, max_rows, chunk_rows) * sizeof(float);
     return MKV_OK;
 }
 
@@ -148,12 +158,11 @@ void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *
     int d = hp->d_model;
     float scratch[d];
     const float *norm = vector_f32(w->ffn_norm, scratch);
-    for (int start = 0; start < n_rows; start += ws->ffn_chunk_rows) {
-        int n = n_rows - start < ws->ffn_chunk_rows ? n_rows - start : ws->ffn_chunk_rows;
-        float *xn = ws->xn + (size_t)start * d;
-        mkv_rmsnorm(xn, h + (size_t)start * d, norm, n, d, hp->norm_eps);
-        mkv_matmul(ws->ffn_gate, xn, n, w->ffn_gate, NULL);
-        mkv_matmul(ws->ffn_up, xn, n, w->ffn_up, NULL);
+    for (int start = 0; start < n_rows; start += ws->chunk_rows) {
+        int n = n_rows - start < ws->chunk_rows ? n_rows - start : ws->chunk_rows;
+        mkv_rmsnorm(ws->xn, h + (size_t)start * d, norm, n, d, hp->norm_eps);
+        mkv_matmul(ws->ffn_gate, ws->xn, n, w->ffn_gate, NULL);
+        mkv_matmul(ws->ffn_up, ws->xn, n, w->ffn_up, NULL);
         mkv_swiglu(ws->ffn_gate, ws->ffn_gate, ws->ffn_up, (int64_t)n * hp->d_ff);
         mkv_matmul(out + (size_t)start * d, ws->ffn_gate, n, w->ffn_down, NULL);
     }
@@ -163,15 +172,16 @@ void mkv_lm_head(const mkv_model *model, mkv_workspace *ws, const float *x, int 
     int d = model->hp.d_model;
     float scratch[d];
     const float *norm = vector_f32(model->output_norm, scratch);
-    for (int start = 0; start < n_rows; start += ws->max_rows) {
-        int n = n_rows - start < ws->max_rows ? n_rows - start : ws->max_rows;
+    for (int start = 0; start < n_rows; start += ws->chunk_rows) {
+        int n = n_rows - start < ws->chunk_rows ? n_rows - start : ws->chunk_rows;
         mkv_rmsnorm(ws->xn, x + (size_t)start * d, norm, n, d, model->hp.norm_eps);
         mkv_matmul(logits + (size_t)start * model->hp.n_vocab, ws->xn, n, model->output, NULL);
     }
 }
 
-/* 1 - mean_i cos(a_i, a_i + b_i): how much the attention sub-layer turns the residual stream. */
-static double attention_turn(const float *x, const float *proj, int n_rows, int d) {
+/* sum_i cos(a_i, a_i + b_i); layer importance = 1 - mean (how much the
+ * attention sub-layer turns the residual stream). */
+static double cosine_sum(const float *x, const float *proj, int n_rows, int d) {
     double total = 0;
     for (int i = 0; i < n_rows; i++) {
         double dot = 0, na = 0, nb = 0;
@@ -183,7 +193,7 @@ static double attention_turn(const float *x, const float *proj, int n_rows, int 
         }
         total += (na > 0 && nb > 0) ? dot / sqrt(na * nb) : 1.0;
     }
-    return n_rows ? 1.0 - total / n_rows : 0.0;
+    return total;
 }
 
 static void save_response_rows(float *cache, const float *src, const int32_t *rows, int n_rows, int start, int d) {
@@ -229,33 +239,65 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
     mkv_status st = MKV_OK;
     float *x = ws->x;
     float norm_scratch[d];
+    const int C = ws->chunk_rows;
+    mkv_forward_timing *tm = &ws->timing;
+    double t;
     mkv_embed_rows(model, tokens, rows, n_rows, x);
     for (int l = 0; l < hp->n_layers && st == MKV_OK; l++) {
         const mkv_layer_weights *w = &model->layers[l];
+        t = mkv_now_seconds();
         if (obs && obs->before_layer && (st = obs->before_layer(obs->ctx, l, store)) != MKV_OK) break;
-        /* attention sub-layer */
-        mkv_rmsnorm(ws->xn, x, vector_f32(w->attn_norm, norm_scratch), n_rows, d, hp->norm_eps);
-        mkv_qkv(model, l, ws->xn, rows, n_rows, ws->q, ws->k, ws->v);
-        st = mkv_store_kv_rows(store, l, ws->k, ws->v, rows, n_rows);
+        tm->observer += mkv_now_seconds() - t;
+        const float *attn_norm = vector_f32(w->attn_norm, norm_scratch);
+        /* 1. K/V of every active row into the store, chunk by chunk */
+        t = mkv_now_seconds();
+        for (int c0 = 0; c0 < n_rows && st == MKV_OK; c0 += C) {
+            int n = n_rows - c0 < C ? n_rows - c0 : C;
+            mkv_rmsnorm(ws->xn, x + (size_t)c0 * d, attn_norm, n, d, hp->norm_eps);
+            mkv_qkv(model, l, ws->xn, rows + c0, n, NULL, ws->k, ws->v);
+            st = mkv_store_kv_rows(store, l, ws->k, ws->v, rows + c0, n);
+        }
+        tm->qkv += mkv_now_seconds() - t;
         if (st != MKV_OK) break;
         if (vote_block) {
             size_t max_keys = (size_t)store->dyn_start + store->n_dyn;
             memset(vote_block, 0, (size_t)hp->n_heads * max_keys * sizeof(float));
         }
-        st = mkv_attend(model, store, l, ws->q, n_rows, ws->att, vote_block ? obs->vote_rows : NULL,
-                        vote_block ? vote_sums : NULL);
-        if (st == MKV_OK && obs && obs->after_attention) st = obs->after_attention(obs->ctx, l, store, vote_sums);
+        /* 2. per chunk: queries, attention, Wo, FFN (rows are independent
+         * once every K/V row is stored; the votes add up over chunks) */
+        double cos_total = 0;
+        for (int c0 = 0; c0 < n_rows && st == MKV_OK; c0 += C) {
+            int n = n_rows - c0 < C ? n_rows - c0 : C;
+            float *xc = x + (size_t)c0 * d;
+            t = mkv_now_seconds();
+            mkv_rmsnorm(ws->xn, xc, attn_norm, n, d, hp->norm_eps);
+            mkv_qkv(model, l, ws->xn, rows + c0, n, ws->q, NULL, NULL);
+            double t1 = mkv_now_seconds();
+            tm->qkv += t1 - t;
+            st = mkv_attend(model, store, l, ws->q, n, ws->att, vote_block ? obs->vote_rows + c0 : NULL,
+                            vote_block ? vote_sums : NULL);
+            double t2 = mkv_now_seconds();
+            tm->attention += t2 - t1;
+            if (st != MKV_OK) break;
+            mkv_matmul(ws->proj, ws->att, n, w->wo, NULL);
+            if (obs && obs->layer_importance) cos_total += cosine_sum(xc, ws->proj, n, d);
+            if (obs && obs->attn_out_cache)
+                save_response_rows(obs->attn_out_cache[l], ws->proj, rows + c0, n, obs->response_start, d);
+            for (size_t i = 0; i < (size_t)n * d; i++) xc[i] += ws->proj[i];
+            double t3 = mkv_now_seconds();
+            tm->out_proj += t3 - t2;
+            mkv_ffn(model, ws, l, xc, n, ws->proj);
+            if (obs && obs->ffn_out_cache)
+                save_response_rows(obs->ffn_out_cache[l], ws->proj, rows + c0, n, obs->response_start, d);
+            for (size_t i = 0; i < (size_t)n * d; i++) xc[i] += ws->proj[i];
+            tm->ffn += mkv_now_seconds() - t3;
+        }
         if (st != MKV_OK) break;
-        mkv_matmul(ws->proj, ws->att, n_rows, w->wo, NULL);
-        if (obs && obs->layer_importance) obs->layer_importance[l] = attention_turn(x, ws->proj, n_rows, d);
-        if (obs && obs->attn_out_cache)
-            save_response_rows(obs->attn_out_cache[l], ws->proj, rows, n_rows, obs->response_start, d);
-        for (size_t i = 0; i < (size_t)n_rows * d; i++) x[i] += ws->proj[i];
-        /* feed-forward sub-layer */
-        mkv_ffn(model, ws, l, x, n_rows, ws->proj);
-        if (obs && obs->ffn_out_cache)
-            save_response_rows(obs->ffn_out_cache[l], ws->proj, rows, n_rows, obs->response_start, d);
-        for (size_t i = 0; i < (size_t)n_rows * d; i++) x[i] += ws->proj[i];
+        if (obs && obs->layer_importance) obs->layer_importance[l] = 1.0 - cos_total / n_rows;
+        /* 3. the policy sees the layer's complete votes (and may evict its rows) */
+        t = mkv_now_seconds();
+        if (obs && obs->after_attention) st = obs->after_attention(obs->ctx, l, store, vote_sums);
+        tm->observer += mkv_now_seconds() - t;
     }
     mkv_free(vote_block);
     if (st != MKV_OK) return st;
@@ -272,7 +314,9 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
             }
             memcpy(hidden + (size_t)i * d, x + (size_t)r * d, (size_t)d * sizeof(float));
         }
+        t = mkv_now_seconds();
         mkv_lm_head(model, ws, hidden, n_logit_rows, logits);
+        tm->lm_head += mkv_now_seconds() - t;
         mkv_free(hidden);
     }
     return MKV_OK;

@@ -20,21 +20,36 @@
 #include "cache/kv_store.h"
 #include "model/model.h"
 
-/* Every activation buffer, sized once for max_rows active positions. */
+/* Time spent in each part of the forward pass, accumulated over calls (seconds). */
+typedef struct {
+    double qkv;        /* norms + Q/K/V projections + RoPE + storing K/V   */
+    double attention;  /* attention kernel (with Mask-Voting sums)         */
+    double out_proj;   /* Wo and the residual add                          */
+    double ffn;        /* norm + gate/up/down + residual add               */
+    double lm_head;    /* final norm + vocabulary projection               */
+    double observer;   /* cache policy hooks: selection, eviction, refresh */
+} mkv_forward_timing;
+
+/* The activation buffers. Only the residual stream holds every active row;
+ * everything else is computed over chunks of at most chunk_rows rows, so a
+ * 32k-token pass needs O(n x d_model) + O(chunk x d_ff) floats, not 7 x n x d. */
 typedef struct {
     int max_rows;
-    int ffn_chunk_rows;      /* the FFN runs over row chunks of this size   */
+    int chunk_rows;          /* rows per chunk (min(max_rows, 256))         */
     float *x;                /* [max_rows][d_model] residual stream         */
-    float *xn;               /* [max_rows][d_model] normalised input        */
-    float *q;                /* [max_rows][n_heads*head_dim]                */
-    float *k, *v;            /* [max_rows][n_kv_heads*head_dim]             */
-    float *att;              /* [max_rows][n_heads*head_dim]                */
-    float *proj;             /* [max_rows][d_model] sub-layer outputs       */
-    float *ffn_gate, *ffn_up;/* [ffn_chunk_rows][d_ff]                      */
+    float *xn;               /* [chunk_rows][d_model] normalised input      */
+    float *q;                /* [chunk_rows][n_heads*head_dim]              */
+    float *k, *v;            /* [chunk_rows][n_kv_heads*head_dim]           */
+    float *att;              /* [chunk_rows][n_heads*head_dim]              */
+    float *proj;             /* [chunk_rows][d_model] sub-layer outputs     */
+    float *ffn_gate, *ffn_up;/* [chunk_rows][d_ff]                          */
     size_t bytes;
+    mkv_forward_timing timing;
 } mkv_workspace;
 
 mkv_status mkv_workspace_init(mkv_workspace *ws, const mkv_hparams *hp, int max_rows);
+/* The same with an explicit chunk size (1..max_rows); results do not depend on it. */
+mkv_status mkv_workspace_init_chunked(mkv_workspace *ws, const mkv_hparams *hp, int max_rows, int chunk_rows);
 void mkv_workspace_free(mkv_workspace *ws);
 
 /* Optional observers of a forward pass (eviction policies, calibration). */
@@ -81,7 +96,7 @@ mkv_status mkv_store_kv_rows(mkv_kv_store *store, int layer, const float *k, con
 /* Attention of n_rows queries q against the layer's store; out [n_rows][n_heads*hd]. */
 mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
                       float *out, const uint8_t *vote_rows, float **vote_sums);
-/* out = FFN(rmsnorm(h)) for n rows, using the workspace's chunk buffers. */
+/* out = FFN(rmsnorm(h)) for n rows (any n), using the workspace's chunk buffers. */
 void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *h, int n_rows, float *out);
 /* logits for n rows of final hidden states x. */
 void mkv_lm_head(const mkv_model *model, mkv_workspace *ws, const float *x, int n_rows, float *logits);

@@ -65,14 +65,15 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
 
     /* mkv_generate: sequence, candidates, chosen, picked (4 bytes each), confidence (8), logits */
     double other = sequences * (N * 24 + G * V * f);
-    /* engine workspace (forward.c): x, xn, proj; q, att; k, v; FFN chunk of at most 256 rows; LM head input */
+    /* engine workspace (forward.c workspace_floats: the residual stream, then
+     * chunks of at most 256 rows of xn, proj, q, att, k, v, FFN gate/up) and the LM head input */
     double chunk = N < 256 ? N : 256;
-    other += sequences * f * (N * (3 * d + 2 * q_dim + 2 * kv_dim) + 2 * chunk * ff + G * d);
+    other += sequences * f * (N * d + chunk * (2 * d + 2 * q_dim + 2 * kv_dim + 2 * ff) + G * d);
     /* engine row lists */
     other += sequences * 3 * N * 4;
     if (response_state) {
         double widest = q_dim > d ? q_dim : d;
-        other += f * (2 * L * dyn * d + dyn * (2 * widest + q_dim + 2 * kv_dim + d) + dyn);
+        other += f * (2 * L * dyn * d + dyn * (2 * widest + q_dim + 3 * kv_dim + 2 * d) + dyn);
     }
     /* matmul packing panels and attention tiles: about 1 MiB per thread and call (kernels) */
     other += (double)omp_get_max_threads() * (1 << 20);

@@ -49,6 +49,12 @@ TEST(maskkv_peak_memory_stays_below_the_full_prompt_cache) {
     size_t evict_peak = peak_alloc_of_generation(m, prompt, n_prompt, MKV_CACHE_EVICT, &kv_peak, &kept);
     CHECK_MSG(evict_peak < full_prompt_kv, "MaskKV B=64 peak allocation %zu >= full prompt KV %zu", evict_peak,
               full_prompt_kv);
+    /* Everything MaskKV allocates (K/V, one residual stream, chunk buffers,
+     * votes, logits) stays under a third of the full prompt K/V: activations
+     * over every prompt row other than the residual stream (7 x n x d_model
+     * floats before the forward was chunked) would not fit. */
+    CHECK_MSG(evict_peak < full_prompt_kv / 3, "MaskKV B=64 peak allocation %zu >= a third of the full prompt KV %zu",
+              evict_peak, full_prompt_kv);
     /* the K/V store itself peaks at about one full layer plus the kept rows */
     size_t one_layer = full_prompt_kv / n_layers;
     CHECK_MSG(kv_peak < 2 * one_layer, "KV store peak %zu >= two full layers %zu", kv_peak, 2 * one_layer);
