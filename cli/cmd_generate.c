@@ -99,6 +99,19 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
     cJSON_AddNumberToObject(o, "model_bytes", (double)mkv_model_n_bytes(model));
     cJSON_AddStringToObject(o, "cache", cache_name);
     cJSON_AddNumberToObject(o, "full_passes", r->n_full_passes);
+    /* seconds per part: the first step (prefill) and the other steps together */
+    const mkv_forward_timing *parts[2] = {&r->prefill_timing, &r->decode_timing};
+    const char *part_names[2] = {"time_prefill", "time_decode"};
+    for (int k = 0; k < 2; k++) {
+        cJSON *t = cJSON_AddObjectToObject(o, part_names[k]);
+        cJSON_AddNumberToObject(t, "qkv", parts[k]->qkv);
+        cJSON_AddNumberToObject(t, "attention", parts[k]->attention);
+        cJSON_AddNumberToObject(t, "out_proj", parts[k]->out_proj);
+        cJSON_AddNumberToObject(t, "ffn", parts[k]->ffn);
+        cJSON_AddNumberToObject(t, "lm_head", parts[k]->lm_head);
+        cJSON_AddNumberToObject(t, "cache_policy", parts[k]->observer);
+    }
+    cJSON_AddNumberToObject(o, "time_sampling", r->sampling_seconds);
     cJSON_AddNumberToObject(o, "partial_steps", r->n_partial_steps);
     if (p->cache.mode == MKV_CACHE_EVICT) cJSON_AddNumberToObject(o, "budget", p->cache.evict.budget);
     if (r->kv_kept_per_layer) {

@@ -75,7 +75,24 @@ typedef struct {
     mkv_rng rng;
     int step;
     double first_step_seconds;
+    double sampling_seconds;
+    mkv_forward_timing after_first_step; /* both engines' timings after step 0 */
 } gen_state;
+
+static void timing_add(mkv_forward_timing *a, const mkv_forward_timing *b, double sign) {
+    a->qkv += sign * b->qkv;
+    a->attention += sign * b->attention;
+    a->out_proj += sign * b->out_proj;
+    a->ffn += sign * b->ffn;
+    a->lm_head += sign * b->lm_head;
+    a->observer += sign * b->observer;
+}
+
+static mkv_forward_timing engines_timing(const gen_state *g) {
+    mkv_forward_timing t = g->cond.ws.timing;
+    if (g->has_uncond) timing_add(&t, &g->uncond.ws.timing, 1);
+    return t;
+}
 
 /* Logits for the candidates at this step, with classifier-free guidance. */
 static mkv_status step_logits(gen_state *g, int block_start, int n_cand) {
@@ -93,7 +110,10 @@ static mkv_status step_logits(gen_state *g, int block_start, int n_cand) {
 }
 
 static void after_step(gen_state *g, double step_start) {
-    if (g->step == 0) g->first_step_seconds = mkv_now_seconds() - step_start;
+    if (g->step == 0) {
+        g->first_step_seconds = mkv_now_seconds() - step_start;
+        g->after_first_step = engines_timing(g);
+    }
     g->step++;
     if (g->params->on_step)
         g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total);
@@ -139,9 +159,11 @@ static mkv_status run_llada(gen_state *g) {
             }
             mkv_status st = step_logits(g, block_start, n_cand);
             if (st != MKV_OK) return st;
+            double t1 = mkv_now_seconds();
             mkv_llada_choose(g->logits, n_cand, V, p->temperature, p->remasking, g->forbidden, g->n_forbidden, &g->rng,
                              g->chosen_x0, g->confidence);
             commit(g, n_cand, i < steps_per_block ? schedule[i] : 1);
+            g->sampling_seconds += mkv_now_seconds() - t1;
             after_step(g, t0);
         }
     }
@@ -162,6 +184,7 @@ static mkv_status run_dream(gen_state *g) {
         }
         mkv_status st = step_logits(g, g->n_prompt, n_cand);
         if (st != MKV_OK) return st;
+        double t1 = mkv_now_seconds();
         mkv_dream_choose(g->logits, n_cand, V, p->temperature, p->top_p, p->top_k, p->alg, g->forbidden,
                          g->n_forbidden, &g->rng, g->chosen_x0, g->confidence);
         if (p->alg == MKV_DREAM_ORIGIN) {
@@ -196,6 +219,7 @@ static mkv_status run_dream(gen_state *g) {
                 commit(g, n_cand, k);
             }
         }
+        g->sampling_seconds += mkv_now_seconds() - t1;
         after_step(g, t0);
     }
     return MKV_OK;
@@ -254,6 +278,10 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     result->kv_bytes_final = mkv_engine_kv_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_bytes(&g.uncond) : 0);
     result->kv_prompt_kept = p->cache.mode == MKV_CACHE_DLLM || p->cache.mode == MKV_CACHE_EVICT
                                  ? mkv_kv_store_fixed_rows(&g.cond.store) : 0;
+    result->prefill_timing = g.after_first_step;
+    result->decode_timing = engines_timing(&g);
+    timing_add(&result->decode_timing, &g.after_first_step, -1);
+    result->sampling_seconds = g.sampling_seconds;
     result->n_full_passes = g.cond.n_full_passes;
     result->n_partial_steps = g.cond.n_partial_steps;
     if (p->cache.mode == MKV_CACHE_DLLM || p->cache.mode == MKV_CACHE_EVICT) {

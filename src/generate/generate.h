@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cache/engine.h"
+#include "model/forward.h"
 #include "generate/sampler.h"
 #include "model/model.h"
 
@@ -47,6 +48,11 @@ typedef struct {
     int64_t kv_prompt_kept;     /* kept prompt pairs over layers and KV heads (end) */
     int64_t *kv_kept_per_layer; /* [n_layers] or NULL, mkv_free */
     int n_full_passes, n_partial_steps;
+    /* where the time went: the first step (the prefill pass) and the other
+     * steps, summed over both sequences with --cfg; sampling = choosing and
+     * committing tokens from the logits */
+    mkv_forward_timing prefill_timing, decode_timing;
+    double sampling_seconds;
 } mkv_gen_result;
 
 mkv_status mkv_generate(const mkv_model *model, const int32_t *prompt, int n_prompt, const mkv_gen_params *params,
