@@ -26,7 +26,7 @@ RUN_PROMPT    ?= models/example-niah.txt
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
-.PHONY: eval all test test-unit test-cli test-python test-asan run bench clean fuzz
+.PHONY: eval all test test-unit test-cli test-python test-asan run bench bench-report clean fuzz
 
 all: $(BIN) $(TEST_BIN)
 
@@ -69,8 +69,15 @@ run: $(BIN)
 	@tail -c 200 $(RUN_PROMPT); echo
 	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --json
 
+# Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
+# blocks of BENCHMARKS.md and bench/plots/. BENCH_ARGS, e.g.
+#   make bench BENCH_ARGS="--lengths 1024,2048 --threads 1 --stages generation,render"
 bench: $(BENCH_BIN) $(BIN)
-	@echo "see BENCHMARKS.md for the benchmark commands"
+	python3 bench/run_bench.py $(BENCH_ARGS)
+
+# Re-renders BENCHMARKS.md and the plots from bench/results/ without measuring.
+bench-report:
+	python3 bench/render_benchmarks.py
 
 # Fuzzing (clang + libFuzzer; see FUZZING.md). `make fuzz` builds one binary
 # per fuzz/fuzz_*.c into build-fuzz/; `make fuzz-replay` runs every committed

@@ -8,66 +8,100 @@ and KV bytes versus prompt length for each cache mode, driving `maskkv generate
 
 Prompts are fixed pseudo-random token ids. For `none`, lengths above
 --none-full-until run only --none-max-steps steps and the per-step time is
-extrapolated to the full step count (marked "extrapolated")."""
+extrapolated to the full step count (marked "extrapolated"). MaskKV uses the
+profile beside the model (MODEL.profile.json) when there is one."""
 import argparse
+import datetime
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 
-def run(model, mode, n, threads, gen_len, budget, steps, extra):
-    vocab = int(json.loads(subprocess.run([args.maskkv, "info", "-m", model, "--json"], capture_output=True,
-                                          text=True, check=True).stdout)["n_vocab"])
-    ids = " ".join(str((i * 2654435761) % (vocab - 8) + 3) for i in range(n))
-    with open("/tmp/maskkv_bench_ids.txt", "w") as fp:
-        fp.write(ids)
-    cmd = [args.maskkv, "generate", "-m", model, "--ids-file", "/tmp/maskkv_bench_ids.txt", "--gen-len", str(gen_len), "--block-len",
-           str(gen_len), "--steps", str(steps), "--cache", mode, "--threads",
-           str(threads), "--json", "--no-eos"] + extra
-    if mode not in ("none", "prefix", "dllm"):
+def prompt_ids(n, vocab):
+    return [(i * 2654435761) % (vocab - 8) + 3 for i in range(n)]
+
+
+def model_vocab(maskkv, model):
+    r = subprocess.run([maskkv, "info", "-m", model, "--json"], capture_output=True, text=True, check=True)
+    return int(json.loads(r.stdout)["n_vocab"])
+
+
+def run_row(maskkv, model, mode, n, threads, gen_len=32, budget=256, none_full_until=4096, none_max_steps=2,
+            extra=()):
+    """One configuration -> a result row (dict), or raises RuntimeError."""
+    steps, note = gen_len, ""
+    if mode == "none" and n > none_full_until:
+        steps, note = none_max_steps, f"{none_max_steps} steps timed, extrapolated"
+    with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as fp:
+        fp.write(" ".join(map(str, prompt_ids(n, model_vocab(maskkv, model)))))
+        ids_file = fp.name
+    cmd = [maskkv, "generate", "-m", model, "--ids-file", ids_file, "--gen-len", str(gen_len), "--block-len",
+           str(gen_len), "--steps", str(steps), "--cache", mode, "--threads", str(threads), "--json", "--no-eos"]
+    cmd += list(extra)
+    if mode == "maskkv":
         cmd += ["--budget", str(budget)]
+    load = os.getloadavg()[0]
     r = subprocess.run(cmd, capture_output=True, text=True)
+    os.unlink(ids_file)
     if r.returncode != 0:
-        sys.exit(f"failed: {mode} n={n}: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+        raise RuntimeError(f"{mode} n={n} threads={threads}: {r.stderr.strip()}")
+    j = json.loads(r.stdout)
+    if mode == "none":
+        step_s = j["seconds"] / j["steps"]  # every no-cache step is one full forward
+    else:
+        step_s = j["decode_seconds_per_step"] if j["steps"] > 1 else j["seconds"]
+    total = j["prefill_seconds"] + step_s * (gen_len - 1) if note else j["seconds"]
+    return dict(prompt=n, mode=mode, threads=threads, gen_len=gen_len, budget=budget if mode == "maskkv" else None,
+                tokens_per_second=gen_len / total, prefill_seconds=j["prefill_seconds"], step_seconds=step_s,
+                total_seconds=total, peak_rss_bytes=j["peak_rss_bytes"], kv_bytes=j["kv_bytes"],
+                kv_bytes_decode=j.get("kv_bytes_decode"), model_bytes=j["model_bytes"],
+                time_prefill=j.get("time_prefill"), time_decode=j.get("time_decode"),
+                time_sampling=j.get("time_sampling"), decode_steps=max(j["steps"] - 1, 0), note=note,
+                load_before=round(load, 2), date=datetime.date.today().isoformat(), engine="maskkv")
 
 
-ap = argparse.ArgumentParser()
-ap.add_argument("model")
-ap.add_argument("--maskkv", default="build/maskkv")
-ap.add_argument("--lengths", default="1024,2048,4096")
-ap.add_argument("--modes", default="none,prefix,dllm,maskkv")
-ap.add_argument("--threads", default="1")
-ap.add_argument("--gen-len", type=int, default=32)
-ap.add_argument("--budget", type=int, default=256)
-ap.add_argument("--none-full-until", type=int, default=4096)
-ap.add_argument("--none-max-steps", type=int, default=2)
-ap.add_argument("--extra", default="")
-ap.add_argument("--out")
-args = ap.parse_args()
-out = open(args.out, "a") if args.out else None
-print("| prompt | mode | threads | tokens/s | prefill s | step s | total s | peak RSS MiB | KV MiB | note |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for n in [int(x) for x in args.lengths.split(",")]:
-    for mode in args.modes.split(","):
-        for t in [int(x) for x in args.threads.split(",")]:
-            steps, note = args.gen_len, ""
-            if mode == "none" and n > args.none_full_until:
-                steps, note = args.none_max_steps, f"{args.none_max_steps} steps timed, extrapolated"
-            extra = args.extra.split() if args.extra else []
-            if mode == "maskkv":
-                extra += []  # MaskKV uses the profile beside the model, else boundary-online
-            r = run(args.model, mode, n, t, args.gen_len, args.budget, steps, extra)
-            step_s = r["decode_seconds_per_step"] if r["steps"] > 1 else r["seconds"]
-            if mode == "none":
-                step_s = r["seconds"] / r["steps"]
-            total = r["prefill_seconds"] + step_s * (args.gen_len - 1) if note else r["seconds"]
-            tps = args.gen_len / total
-            row = dict(prompt=n, mode=mode, threads=t, tokens_per_second=tps, prefill_seconds=r["prefill_seconds"],
-                       step_seconds=step_s, total_seconds=total, peak_rss_bytes=r["peak_rss_bytes"],
-                       kv_bytes=r["kv_bytes"], kv_bytes_decode=r.get("kv_bytes_decode"), model_bytes=r["model_bytes"], note=note)
-            print(f"| {n} | {mode} | {t} | {tps:.2f} | {r['prefill_seconds']:.2f} | {step_s:.3f} | {total:.1f} | "
-                  f"{r['peak_rss_bytes'] / 2**20:.0f} | {r['kv_bytes'] / 2**20:.1f} | {note} |", flush=True)
-            if out:
-                out.write(json.dumps(row) + "\n")
-                out.flush()
+def markdown_row(row):
+    return (f"| {row['prompt']} | {row['mode']} | {row['threads']} | {row['tokens_per_second']:.3g} | "
+            f"{row['prefill_seconds']:.2f} | {row['step_seconds']:.3f} | {row['total_seconds']:.1f} | "
+            f"{row['peak_rss_bytes'] / 2**20:.0f} | "
+            f"{(row['kv_bytes'] or 0) / 2**20:.1f} | {row['note']} |")
+
+
+HEADER = ("| prompt | mode | threads | tokens/s | prefill s | step s | total s | peak RSS MiB | KV MiB | note |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--maskkv", default="build/maskkv")
+    ap.add_argument("--lengths", default="1024,2048,4096")
+    ap.add_argument("--modes", default="none,prefix,dllm,maskkv")
+    ap.add_argument("--threads", default="1")
+    ap.add_argument("--gen-len", type=int, default=32)
+    ap.add_argument("--budget", type=int, default=256)
+    ap.add_argument("--none-full-until", type=int, default=4096)
+    ap.add_argument("--none-max-steps", type=int, default=2)
+    ap.add_argument("--extra", default="")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    out = open(a.out, "a") if a.out else None
+    print(HEADER)
+    for n in [int(x) for x in a.lengths.split(",")]:
+        for mode in a.modes.split(","):
+            for t in [int(x) for x in a.threads.split(",")]:
+                try:
+                    row = run_row(a.maskkv, a.model, mode, n, t, a.gen_len, a.budget, a.none_full_until,
+                                  a.none_max_steps, a.extra.split())
+                except RuntimeError as e:
+                    sys.exit(f"bench_generate: {e}")
+                print(markdown_row(row), flush=True)
+                if out:
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()
+
+
+if __name__ == "__main__":
+    main()
