@@ -103,7 +103,12 @@ static mkv_status read_float(const config_reader *r, const char *key, float fall
     }
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble <= 0)
         return mkv_fail(MKV_ERR_FORMAT, "%s: \"%s\" is not a positive number", r->name, key);
-    *out = (float)v->valuedouble;
+    /* the engine computes in float: 1e-76 would become 0 and 1e300 infinity */
+    float f = (float)v->valuedouble;
+    if (!(f > 0) || !isfinite(f))
+        return mkv_fail(MKV_ERR_FORMAT, "%s: \"%s\" = %g is outside the range of a float", r->name, key,
+                        v->valuedouble);
+    *out = f;
     return MKV_OK;
 }
 

@@ -317,6 +317,12 @@ static mkv_status load_root(json_loader *L, const cJSON *root) {
         if (id > max_id) max_id = id;
         n_vocab++;
     }
+    /* Ids without a token become "[PAD<id>]" entries; a real vocabulary has
+     * few such holes, a hostile one (found by fuzz_tokenizer_json: one id of
+     * 10^8) would allocate gigabytes of them. */
+    if (max_id + 1 > 2 * n_vocab + 1024)
+        return mkv_fail(MKV_ERR_FORMAT, "%s: model.vocab has %lld tokens but ids up to %lld (too sparse)", L->name,
+                        (long long)n_vocab, (long long)max_id);
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added)) return bad(L, "added_tokens is not an array", NULL);
     int64_t n_added_items = cJSON_IsArray(added) ? cJSON_GetArraySize(added) : 0;

@@ -391,6 +391,13 @@ TEST(model_load_hf_hparam_errors) {
     s = llada_spec();
     s.config_extra = "\"rope_theta\":-1,";
     EXPECT_LOAD(make_hf("rope-theta", &s), MKV_ERR_FORMAT, "\"rope_theta\" is not a positive number");
+    /* found by fuzz_hf_config: positive doubles that are 0 or inf as floats */
+    s = llada_spec();
+    s.config_extra = "\"rms_norm_eps\":1e-76,";
+    EXPECT_LOAD(make_hf("eps-underflow", &s), MKV_ERR_FORMAT, "\"rms_norm_eps\" = 1e-76 is outside the range of a float");
+    s = llada_spec();
+    s.config_extra = "\"rope_theta\":1e300,";
+    EXPECT_LOAD(make_hf("theta-overflow", &s), MKV_ERR_FORMAT, "\"rope_theta\" = 1e+300 is outside the range of a float");
     s = llada_spec();
     s.config_extra = "\"d_model\":\"64\",";
     EXPECT_LOAD(make_hf("string-int", &s), MKV_ERR_FORMAT, "\"d_model\" is not an integer");

@@ -432,6 +432,11 @@ TEST(tokenizer_json_errors) {
     CHECK_EQ_INT(try_load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 1.5}, \"merges\": []}}", &tok), MKV_ERR_FORMAT);
     CHECK_EQ_INT(try_load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 1e12}, \"merges\": []}}", &tok), MKV_ERR_FORMAT);
     CHECK(strstr(mkv_last_error(), "too large") != NULL);
+    /* found by fuzz_tokenizer_json: one id of 10^7 (< the id limit) made 10^7 hole entries */
+    CHECK_EQ_INT(try_load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 10000000}, \"merges\": []}}",
+                          &tok),
+                 MKV_ERR_FORMAT);
+    CHECK(strstr(mkv_last_error(), "has 2 tokens but ids up to 10000000 (too sparse)") != NULL);
     CHECK_EQ_INT(try_load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 0}, \"merges\": []}}", &tok),
                  MKV_ERR_FORMAT);
     CHECK_EQ_INT(try_load("{\"model\": {\"type\": \"BPE\", \"vocab\": [], \"merges\": []}}", &tok), MKV_ERR_FORMAT);
