@@ -56,7 +56,7 @@ def run_row(maskkv, model, mode, n, threads, gen_len=32, budget=256, none_full_u
     return dict(prompt=n, mode=mode, threads=threads, gen_len=gen_len, budget=budget if mode == "maskkv" else None,
                 tokens_per_second=gen_len / total, prefill_seconds=j["prefill_seconds"], step_seconds=step_s,
                 total_seconds=total, peak_rss_bytes=j["peak_rss_bytes"], kv_bytes=j["kv_bytes"],
-                kv_bytes_decode=j.get("kv_bytes_decode"), model_bytes=j["model_bytes"],
+                kv_bytes_decode=j.get("kv_bytes_decode"), model_bytes=j["model_bytes"], weights_resident_bytes=j.get("weights_resident_bytes"),
                 time_prefill=j.get("time_prefill"), time_decode=j.get("time_decode"),
                 time_sampling=j.get("time_sampling"), decode_steps=max(j["steps"] - 1, 0), note=note,
                 load_before=round(load, 2), date=datetime.date.today().isoformat(), engine="maskkv")

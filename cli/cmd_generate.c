@@ -97,6 +97,7 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
     cJSON_AddNumberToObject(o, "kv_bytes", (double)r->kv_bytes_peak);
     cJSON_AddNumberToObject(o, "kv_bytes_decode", (double)r->kv_bytes_final);
     cJSON_AddNumberToObject(o, "model_bytes", (double)mkv_model_n_bytes(model));
+    cJSON_AddNumberToObject(o, "weights_resident_bytes", (double)mkv_model_resident_bytes(model));
     cJSON_AddStringToObject(o, "cache", cache_name);
     cJSON_AddNumberToObject(o, "full_passes", r->n_full_passes);
     /* seconds per part: the first step (prefill) and the other steps together */

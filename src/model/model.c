@@ -74,6 +74,19 @@ size_t mkv_model_n_bytes(const mkv_model *model) {
     return n;
 }
 
+size_t mkv_model_resident_bytes(const mkv_model *model) {
+    size_t n = 0;
+    for (int i = 0; i < model->n_mappings; i++) n += mkv_mapped_resident_bytes(&model->mappings[i]);
+    for (int i = 0; i < model->n_tensors; i++) {
+        const unsigned char *p = model->tensors[i].data;
+        bool mapped = false;
+        for (int k = 0; k < model->n_mappings && !mapped; k++)
+            mapped = p >= model->mappings[k].data && p < model->mappings[k].data + model->mappings[k].size;
+        if (!mapped) n += model->tensors[i].n_bytes;
+    }
+    return n;
+}
+
 /* ------------------------------------------------------------ alignment */
 
 static size_t element_alignment(mkv_dtype t) {

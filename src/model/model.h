@@ -48,6 +48,9 @@ const mkv_tensor *mkv_model_find_tensor(const mkv_model *model, const char *name
 /* Total parameter count and bytes of tensor data. */
 int64_t mkv_model_n_params(const mkv_model *model);
 size_t mkv_model_n_bytes(const mkv_model *model);
+/* Bytes of weights now in memory: resident pages of the mapped files plus
+ * tensors held in owned (converted) buffers. */
+size_t mkv_model_resident_bytes(const mkv_model *model);
 
 /* Validates every weight's shape against the hyper-parameters and fills
  * tok_embd/output/layers; called by both loaders. */

@@ -76,3 +76,17 @@ mkv_status mkv_read_text_file(const char *path, size_t max_bytes, char **out_tex
     if (out_len) *out_len = n;
     return MKV_OK;
 }
+
+size_t mkv_mapped_resident_bytes(const mkv_mapped_file *file) {
+    if (!file->data || file->size == 0) return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return 0;
+    size_t n_pages = (file->size + (size_t)page - 1) / (size_t)page;
+    unsigned char *vec = malloc(n_pages);
+    if (!vec) return 0;
+    size_t resident = 0;
+    if (mincore((void *)file->data, file->size, vec) == 0)
+        for (size_t i = 0; i < n_pages; i++) resident += (vec[i] & 1) ? (size_t)page : 0;
+    free(vec);
+    return resident > file->size ? file->size : resident;
+}

@@ -40,6 +40,8 @@ for mode in ["none", "prefix", "dllm", "maskkv"]:
         fails.append(f"{mode}: prefill has no FFN/attention time")
     if d["steps"] > 1 and dec <= 0:
         fails.append(f"{mode}: {d['steps']} steps but no decode time")
+    if not (0 < d["weights_resident_bytes"] <= d["peak_rss_bytes"]):
+        fails.append(f"{mode}: weights_resident_bytes {d['weights_resident_bytes']} vs peak RSS {d['peak_rss_bytes']}")
     if not (d["peak_rss_bytes"] >= d["peak_alloc_bytes"] > d["kv_bytes"] > 0):
         fails.append(f"{mode}: peak_rss {d['peak_rss_bytes']} peak_alloc {d['peak_alloc_bytes']} kv {d['kv_bytes']}")
 if "maskkv" in reports and "dllm" in reports:
