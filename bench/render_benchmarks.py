@@ -175,7 +175,7 @@ def plots(rows, outdir):
     os.makedirs(outdir, exist_ok=True)
     styles = {"none": ("tab:gray", "o"), "prefix": ("tab:orange", "s"), "dllm": ("tab:blue", "^"),
               "maskkv": ("tab:red", "D"), "pytorch-none": ("black", "x"), "pytorch-dllm-cache": ("tab:purple", "+")}
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
     for mode, (color, marker) in styles.items():
         for t, ls in [(1, "-"), (2, "--")]:
             sel = sorted((r for r in rows if r["mode"] == mode and r["threads"] == t), key=lambda r: r["prompt"])
@@ -194,9 +194,10 @@ def plots(rows, outdir):
         ax.set_xlabel("prompt tokens")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
-    axes[2].legend(fontsize=7, loc="upper left")
-    fig.suptitle("maskkv vs prompt length (cf. MaskKV paper Fig. 4)")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=6)
+    fig.suptitle("maskkv vs prompt length (cf. MaskKV paper Fig. 4); solid 1 thread, dashed 2 threads")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     path = os.path.join(outdir, "fig4_speed_memory.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
