@@ -266,6 +266,92 @@ class TaskGen:
         c, ans, ids, meta = self._build(rng, n_tokens, make)
         return {"task": "two", "content": c, "answer": ans, **meta}
 
+    # ---- training-only tasks that make key matching necessary on every sample
+    def kv2(self, rng: random.Random, n_tokens: int):
+        """Key-value recall with two queries ("What are the values of A and B?" ->
+        "<vA> and <vB>", the two-needle answer format): twice the matching signal
+        per sample, and no way to score by copying any listed value."""
+        n_tokens = max(n_tokens, 64)
+        hi = max(2, min(48, (n_tokens - 40) // 7))
+        npairs = rng.randint(min(3, hi), hi)
+        keys = rng.sample(self.keys, npairs)
+        vals = [rng.choice(self.codes) for _ in keys]
+        qa, qb = rng.sample(range(npairs), 2)
+        depth = rng.random()
+        block = "Here is the list of keys and values:\n" + "\n".join(f"- {k}: {v}" for k, v in zip(keys, vals)) + "\n"
+        q = f"What are the values of {keys[qa]} and {keys[qb]}?"
+        blen = len(self.tok.encode(block, add_special_tokens=False).ids)
+
+        def make(r, budget):
+            s = self._filler(r, budget - self.overhead - blen - 16)
+            p = int(round(depth * len(s)))
+            text = " ".join(s[:p])
+            text = (text + "\n" if text else "") + block + " ".join(s[p:])
+            return text.strip() + "\n\n" + q, f"{vals[qa]} and {vals[qb]}", {"n_pairs": npairs}, len(s)
+        c, a, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "kv2", "content": c, "answer": a, **meta}
+
+    def multi(self, rng: random.Random, n_tokens: int):
+        """Several needles with different names (3..8) at random depths; the
+        question asks for two of them (the two-needle answer format)."""
+        n_tokens = max(n_tokens, 64)
+        hi = max(2, min(8, (n_tokens - 30) // 10))
+        k = rng.randint(min(3, hi), hi)
+        names = rng.sample(self.names, k)
+        codes = [rng.choice(self.codes) for _ in names]
+        depths = [rng.random() for _ in names]
+        qa, qb = rng.sample(range(k), 2)
+        q = f"What are the secret codes of {names[qa]} and {names[qb]}?"
+
+        def make(r, budget):
+            s = self._filler(r, budget - self.overhead - 22 * k - 8)
+            s = self._insert(r, s, [f"The secret code of {n} is {c}." for n, c in zip(names, codes)], depths)
+            return " ".join(s) + "\n\n" + q, f"{codes[qa]} and {codes[qb]}", {"n_needles": k}, len(s)
+        c, a, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "multi", "content": c, "answer": a, **meta}
+
+    def kvmany(self, rng: random.Random, n_tokens: int, max_queries: int = 10):
+        """Key-value recall asking for up to max_queries keys at once ("What are the
+        values of A and B and C?" -> "<vA> and <vB> and <vC>"): dense supervision
+        of the key -> value lookup (trained with a longer answer, see train.py)."""
+        n_tokens = max(n_tokens, 64)
+        hi = max(2, min(48, (n_tokens - 40 - 2 * max_queries) // 7))
+        npairs = rng.randint(min(3, hi), hi)
+        keys = rng.sample(self.keys, npairs)
+        vals = [rng.choice(self.codes) for _ in keys]
+        qs = rng.sample(range(npairs), min(npairs, rng.randint(2, max_queries)))
+        depth = rng.random()
+        block = "Here is the list of keys and values:\n" + "\n".join(f"- {k}: {v}" for k, v in zip(keys, vals)) + "\n"
+        q = "What are the values of " + " and ".join(keys[i] for i in qs) + "?"
+        blen = len(self.tok.encode(block + q, add_special_tokens=False).ids)
+
+        def make(r, budget):
+            s = self._filler(r, budget - self.overhead - blen - 6)
+            p = int(round(depth * len(s)))
+            text = " ".join(s[:p])
+            text = (text + "\n" if text else "") + block + " ".join(s[p:])
+            return text.strip() + "\n\n" + q, " and ".join(vals[i] for i in qs), {"n_pairs": npairs}, len(s)
+        c, a, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "kvmany", "content": c, "answer": a, **meta}
+
+    def multimany(self, rng: random.Random, n_tokens: int, max_queries: int = 10):
+        """Several needles (up to 12) and a question for up to max_queries of them."""
+        n_tokens = max(n_tokens, 64)
+        hi = max(2, min(12, (n_tokens - 30 - 2 * max_queries) // 10))
+        k = rng.randint(min(3, hi), hi)
+        names = rng.sample(self.names, k)
+        codes = [rng.choice(self.codes) for _ in names]
+        depths = [rng.random() for _ in names]
+        qs = rng.sample(range(k), min(k, rng.randint(2, max_queries)))
+        q = "What are the secret codes of " + " and ".join(names[i] for i in qs) + "?"
+
+        def make(r, budget):
+            s = self._filler(r, budget - self.overhead - 10 * k - 2 * len(qs) - 10)
+            s = self._insert(r, s, [f"The secret code of {n} is {c}." for n, c in zip(names, codes)], depths)
+            return " ".join(s) + "\n\n" + q, " and ".join(codes[i] for i in qs), {"n_needles": k}, len(s)
+        c, a, ids, meta = self._build(rng, n_tokens, make)
+        return {"task": "multimany", "content": c, "answer": a, **meta}
+
     def sample(self, task: str, rng: random.Random, n_tokens: int) -> dict:
         return getattr(self, task)(rng, n_tokens)
 
@@ -279,7 +365,9 @@ class TaskGen:
         return p, a
 
 
-TASKS = ["niah", "kv", "two"]
+TASKS = ["niah", "kv", "two"]           # evaluated (held-out sets)
+TRAIN_ONLY_TASKS = ["kv2", "multi"]       # stage 2 of training only
+DENSE_TASKS = ["kvmany", "multimany"]     # stage 2, batches with a 32-token answer
 
 
 def make_eval_set(gen: TaskGen, task: str, length: int, n: int, seed: int) -> list[dict]:

@@ -50,10 +50,37 @@ def curriculum(frac: float, rng: random.Random) -> int:
                        rng.randint(1536, 2048)])
 
 
-def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: int, eps: float = 1e-3):
+def curriculum_match(frac: float, rng: random.Random) -> int:
+    """Stage 2 (key matching): short prompts first, where the key -> value lookup is
+    learnt quickly, then the full range of lengths."""
+    if frac < 0.25:
+        return rng.randint(48, 192)
+    if frac < 0.45:
+        return rng.choice([rng.randint(64, 256), rng.randint(128, 640)])
+    return rng.choice([rng.randint(64, 384), rng.randint(256, 1024), rng.randint(768, 2048),
+                       rng.randint(1536, 2048)])
+
+
+STAGES = {
+    # stage name: (curriculum, task weights niah/kv/two/kv2/multi)
+    "base": (curriculum, (1, 1, 1, 0, 0)),
+    "match": (curriculum_match, (1, 2, 1, 3, 3)),
+}
+ALL_TASKS = tasks.TASKS + tasks.TRAIN_ONLY_TASKS
+DENSE_ANS_LEN = 32  # up to 10 codes joined by " and ", then <|eot_id|>
+
+
+def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: int, eps: float = 1e-3,
+               weights=(1, 1, 1, 0, 0), task_list=None):
     seqs, ans_pos, answers = [], [], []
     for _ in range(B):
-        task = rng.choice(tasks.TASKS)
+        # stage 1 keeps its original draw (rng.choice) so that it reproduces
+        if task_list is not None:
+            task = rng.choice(task_list)
+        elif weights == (1, 1, 1, 0, 0):
+            task = rng.choice(tasks.TASKS)
+        else:
+            task = rng.choices(ALL_TASKS, weights=weights)[0]
         ex = gen.sample(task, rng, L)
         p, a = gen.encode_example(ex, ans_len)
         seqs.append(p + a)
@@ -103,13 +130,17 @@ def main():
     ap.add_argument("--ckpt-every-min", type=float, default=4.0)
     ap.add_argument("--eval-every-min", type=float, default=12.0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--stage", choices=sorted(STAGES), default="base",
+                    help="curriculum and task mix: base (stage 1), match (stage 2: key matching)")
+    ap.add_argument("--init", default=None,
+                    help="start from this checkpoint's weights (fresh optimizer and time budget)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    log_f = open(work / f"{a.name}.log", "a")
+    log_f = open(work / (f"{a.name}.log" if a.stage == "base" else f"{a.name}.{a.stage}.log"), "a")
 
     def log(*xs):
         s = time.strftime("%H:%M:%S ") + " ".join(str(x) for x in xs)
@@ -154,8 +185,15 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
     step, used_s = 0, 0.0
-    rng = random.Random(f"train-{a.seed}")
-    ckpt_path = work / f"{a.name}.pt"
+    rng = random.Random(f"train-{a.seed}" if a.stage == "base" else f"train-{a.seed}-{a.stage}")
+    run_id = a.name if a.stage == "base" else f"{a.name}.{a.stage}"
+    ckpt_path = work / f"{run_id}.pt"
+    if a.init and not (a.resume and ckpt_path.exists()):
+        ck = torch.load(a.init, map_location="cpu", weights_only=False)
+        if ck["cfg"] != cfg or ck["tokenizer"] != tj:
+            sys.exit(f"--init {a.init}: model config or tokenizer differs from this run")
+        model.load_state_dict(ck["model"])
+        log(f"initialised from {a.init} (step {ck['step']}, {ck['used_s'] / 60:.1f} min)")
     if a.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
@@ -180,17 +218,25 @@ def main():
         frac = used_s / budget
         if frac >= 1.0:
             break
-        L = curriculum(frac, rng)
-        B = max(1, a.batch_tokens // (L + a.ans_len))
-        ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, a.ans_len)
+        curr, weights = STAGES[a.stage]
+        L = curr(frac, rng)
+        if a.stage == "match" and step % 2 == 0:
+            # every other batch: many queries per prompt, answered in DENSE_ANS_LEN positions
+            L = min(L, 1024)
+            B = max(1, a.batch_tokens // (L + DENSE_ANS_LEN))
+            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, DENSE_ANS_LEN, task_list=tasks.DENSE_TASKS)
+        else:
+            B = max(1, a.batch_tokens // (L + a.ans_len))
+            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, a.ans_len, weights=weights)
         lr = lr_at(frac, step, a.lr, a.warmup)
         for g_ in opt.param_groups:
             g_["lr"] = lr
         model.train()
         logits = model(ids, pos, km)
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="none")
-        ce = ce.view(B, a.ans_len)
-        loss = ((ce / p_mask) * masked).sum() / (B * a.ans_len)
+        n_ans = tgt.shape[1]
+        ce = ce.view(B, n_ans)
+        loss = ((ce / p_mask) * masked).sum() / (B * n_ans)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
