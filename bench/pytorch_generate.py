@@ -58,6 +58,9 @@ import sys
 import time
 import types
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_generate import HEADER, markdown_row  # noqa: E402  (the same table as our rows)
+
 
 def prompt_ids(n, vocab):
     return [(i * 2654435761) % (vocab - 8) + 3 for i in range(n)]
@@ -226,17 +229,6 @@ def child(a):
                kv_bytes_decode=kv_bytes if a.mode == "dllm" else None, model_bytes=model_bytes,
                time_prefill=None, time_decode=None, time_sampling=None, decode_steps=len(steps) - 1, note=note)
     print(json.dumps(dict(row=row, tokens=tokens, torch=torch.__version__)))
-
-
-def markdown_row(row):
-    return (f"| {row['prompt']} | {row['mode']} | {row['threads']} | {row['tokens_per_second']:.3g} | "
-            f"{row['prefill_seconds']:.2f} | {row['step_seconds']:.3f} | {row['total_seconds']:.1f} | "
-            f"{row['peak_rss_bytes'] / 2**20:.0f} | "
-            f"{(row['kv_bytes'] or 0) / 2**20:.1f} | {row['note']} |")
-
-
-HEADER = ("| prompt | mode | threads | tokens/s | prefill s | step s | total s | peak RSS MiB | KV MiB | note |\n"
-          "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main():
