@@ -14,12 +14,7 @@
 
 #include "model/forward.h"
 #include "util/alloc.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "util/clock.h"
 
 static int parse_list(const char *text, int *out, int max) {
     int n = 0;
@@ -75,12 +70,12 @@ int main(int argc, char **argv) {
             }
             double best = 1e30;
             for (int r = 0; r < repeat; r++) {
-                double t0 = now();
+                double t0 = mkv_now_seconds();
                 if (mkv_forward(model, &ws, &store, ids, rows, n, NULL, rows, n, logits) != MKV_OK) {
                     fprintf(stderr, "bench_forward: %s\n", mkv_last_error());
                     return 1;
                 }
-                double t = now() - t0;
+                double t = mkv_now_seconds() - t0;
                 if (t < best) best = t;
             }
             double flops = 2.0 * (linear_params + (double)hp->d_model * hp->n_vocab) * n + 4.0 * hp->n_layers * (double)n * n * hp->n_heads * hp->head_dim;

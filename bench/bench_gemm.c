@@ -17,17 +17,12 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
+#include "util/clock.h"
 #include "util/dtype.h"
 
 #ifdef MKV_WITH_OPENBLAS
 #include <cblas.h>
 #endif
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ------------------------------------------------------------ FMA peak */
 /* Independent accumulator chains (enough to cover FMA latency x 2 pipes),
@@ -70,9 +65,9 @@ static double fma_peak_once(bool avx512, int threads) {
 #pragma omp parallel num_threads(threads)
     {
 #pragma omp barrier
-        double start = now_seconds();
+        double start = mkv_now_seconds();
         float r = avx512 ? fma_loop_avx512(iterations) : fma_loop_avx2(iterations);
-        double elapsed = now_seconds() - start;
+        double elapsed = mkv_now_seconds() - start;
 #pragma omp critical
         {
             sink += r;
@@ -100,13 +95,13 @@ static double memcpy_bandwidth(int threads) {
     memset(dst, 2, bytes);
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
-        double start = now_seconds();
+        double start = mkv_now_seconds();
 #pragma omp parallel num_threads(threads)
         {
             size_t part = bytes / (size_t)threads, begin = part * (size_t)omp_get_thread_num();
             memcpy(dst + begin, src + begin, part);
         }
-        double elapsed = now_seconds() - start;
+        double elapsed = mkv_now_seconds() - start;
         if (elapsed < best) best = elapsed;
     }
     free(src);
@@ -138,11 +133,11 @@ static float *random_floats(int64_t count, unsigned seed) {
         best = 1e30;                                                                                                   \
         for (int window = 0; window < 3; window++) {                                                                   \
             int reps = 0;                                                                                              \
-            double start = now_seconds(), elapsed;                                                                     \
+            double start = mkv_now_seconds(), elapsed;                                                                     \
             do {                                                                                                       \
                 call;                                                                                                  \
                 reps++;                                                                                                \
-                elapsed = now_seconds() - start;                                                                       \
+                elapsed = mkv_now_seconds() - start;                                                                       \
             } while (elapsed < (min_seconds) / 3);                                                                     \
             if (elapsed / reps < best) best = elapsed / reps;                                                          \
         }                                                                                                              \

@@ -15,12 +15,7 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "util/clock.h"
 
 typedef struct {
     const char *what;
@@ -61,12 +56,12 @@ static double run(const attention_shape *s, bool reference, double min_seconds) 
     double best = 1e30;
     for (int window = 0; window < 3; window++) {
         int reps = 0;
-        double start = now_seconds(), elapsed;
+        double start = mkv_now_seconds(), elapsed;
         do {
             if (reference) mkv_attention_ref(&args);
             else mkv_attention(&args);
             reps++;
-            elapsed = now_seconds() - start;
+            elapsed = mkv_now_seconds() - start;
         } while (elapsed < min_seconds / 3);
         if (elapsed / reps < best) best = elapsed / reps;
     }

@@ -136,10 +136,13 @@ PARTS = [("qkv", "Q/K/V proj."), ("attention", "attention"), ("out_proj", "Wo"),
 def breakdown(rows):
     out = ["| prompt | mode | threads | phase | seconds | " + " | ".join(p[1] for p in PARTS) + " | sampling |",
            "|---|---|---|---|---|" + "---|" * (len(PARTS) + 1)]
+    longest = {}
+    for r in rows:
+        longest[r["threads"]] = max(longest.get(r["threads"], 0), r["prompt"])
     for r in rows:
         if r.get("engine", "maskkv") != "maskkv" or not r.get("time_prefill"):
             continue
-        if r["prompt"] not in (max(x["prompt"] for x in rows if x["threads"] == r["threads"]), 4096):
+        if r["prompt"] not in (longest[r["threads"]], 4096):
             continue
         for phase, key, secs in [("prefill", "time_prefill", r["prefill_seconds"]),
                                  ("per decode step", "time_decode", r["step_seconds"])]:

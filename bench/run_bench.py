@@ -50,10 +50,10 @@ def ensure_model(a):
         sh([a.maskkv, "calibrate", "-m", a.model, "--ids-file", ids, "-o", profile, "--threads", "2"])
 
 
-def merge_rows(path, new_rows):
+def append_row(path, row):
+    """Appends a row; for the same configuration the renderer keeps the last."""
     with open(path, "a") as fp:
-        for r in new_rows:
-            fp.write(json.dumps(r) + "\n")
+        fp.write(json.dumps(row) + "\n")
 
 
 def stage_kernels(a):
@@ -76,7 +76,7 @@ def stage_generation(a):
                 row = bench_generate.run_row(a.maskkv, a.model, mode, n, t, a.gen_len, a.budget,
                                              none_full_until=4096, none_max_steps=max_steps)
                 print(bench_generate.markdown_row(row), flush=True)
-                merge_rows(path, [row])
+                append_row(path, row)
 
 
 def stage_peers(a):

@@ -18,8 +18,8 @@
 #include "commands.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"
-#include "util/clock.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/mapped_file.h"
 
 #define MAX_LIST 16

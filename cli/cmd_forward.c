@@ -1,12 +1,12 @@
 /* maskkv forward: run the transformer over token ids and write logits. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "args.h"
 #include "commands.h"
 #include "model/forward.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 static void usage(void) {
     printf("usage: maskkv forward -m MODEL --ids \"1 2 3\" [--positions all|i,j,...] --logits-out FILE\n"
@@ -87,10 +87,9 @@ mkv_status cmd_forward(int argc, char **argv) {
     rows = mkv_malloc((size_t)n * sizeof(int32_t), "rows");
     if (!rows) goto nomem;
     for (int i = 0; i < n; i++) rows[i] = i;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double start = mkv_now_seconds();
     if ((st = mkv_forward(model, &ws, &store, ids, rows, n, NULL, positions, n_positions, logits)) != MKV_OK) goto done;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = mkv_now_seconds() - start;
     out = fopen(out_path, "wb");
     if (!out) {
         st = mkv_fail(MKV_ERR_IO, "%s: cannot open for writing", out_path);
@@ -107,7 +106,6 @@ mkv_status cmd_forward(int argc, char **argv) {
     int argmax = 0;
     for (int v = 1; v < hp->n_vocab; v++)
         if (last[v] > last[argmax]) argmax = v;
-    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     printf("forward: %d tokens, %d logit rows -> %s; argmax of last row %d (%.4f); %.3f s (%.2f ms/token)\n", n,
            n_positions, out_path, argmax, last[argmax], seconds, 1e3 * seconds / n);
     goto done;

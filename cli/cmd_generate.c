@@ -105,12 +105,8 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
     const char *part_names[2] = {"time_prefill", "time_decode"};
     for (int k = 0; k < 2; k++) {
         cJSON *t = cJSON_AddObjectToObject(o, part_names[k]);
-        cJSON_AddNumberToObject(t, "qkv", parts[k]->qkv);
-        cJSON_AddNumberToObject(t, "attention", parts[k]->attention);
-        cJSON_AddNumberToObject(t, "out_proj", parts[k]->out_proj);
-        cJSON_AddNumberToObject(t, "ffn", parts[k]->ffn);
-        cJSON_AddNumberToObject(t, "lm_head", parts[k]->lm_head);
-        cJSON_AddNumberToObject(t, "cache_policy", parts[k]->observer);
+        for (int part = 0; part < MKV_PART_COUNT; part++)
+            cJSON_AddNumberToObject(t, mkv_forward_part_names[part], parts[k]->seconds[part]);
     }
     cJSON_AddNumberToObject(o, "time_sampling", r->sampling_seconds);
     cJSON_AddNumberToObject(o, "partial_steps", r->n_partial_steps);

@@ -163,8 +163,8 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
     int n_sel_target = (int)((double)n * e->config.transfer_ratio);
     float norm[d];
 
-    mkv_forward_timing *tm = &e->ws.timing;
-    double t = mkv_now_seconds(), t1;
+    double *secs = e->ws.timing.seconds;
+    double t = mkv_now_seconds();
     mkv_embed_rows(m, tokens, rows, n, x);
     for (int l = 0; l < hp->n_layers; l++) {
         const mkv_layer_weights *w = &m->layers[l];
@@ -216,23 +216,17 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
             }
             mkv_qkv(m, l, sel_in, positions, n_sel, sel_q, sel_k, sel_v);
             mkv_status st = mkv_store_kv_rows(&e->store, l, sel_k, sel_v, positions, n_sel);
-            t1 = mkv_now_seconds();
-            tm->qkv += t1 - t;
-            t = t1;
+            secs[MKV_PART_QKV] += mkv_lap(&t);
             if (st == MKV_OK) st = mkv_attend(m, &e->store, l, sel_q, n_sel, sel_att, NULL, NULL);
             if (st != MKV_OK) return st;
-            t1 = mkv_now_seconds();
-            tm->attention += t1 - t;
-            t = t1;
+            secs[MKV_PART_ATTENTION] += mkv_lap(&t);
             mkv_matmul(sel_out, sel_att, n_sel, w->wo, NULL);
             for (int s = 0; s < n_sel; s++)
                 memcpy(attn_cache + (size_t)(positions[s] - e->dyn_start) * d, sel_out + (size_t)s * d, (size_t)d * sizeof(float));
         }
         for (int i = 0; i < n; i++)
             for (int j = 0; j < d; j++) x[(size_t)i * d + j] += attn_cache[(size_t)(rows[i] - e->dyn_start) * d + j];
-        t1 = mkv_now_seconds();
-        tm->out_proj += t1 - t;
-        t = t1;
+        secs[MKV_PART_OUT_PROJ] += mkv_lap(&t);
         if (n_sel > 0) {
             for (int s = 0; s < n_sel; s++)
                 memcpy(sel_in + (size_t)s * d, x + (size_t)sel_rows[s] * d, (size_t)d * sizeof(float));
@@ -243,9 +237,7 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
         }
         for (int i = 0; i < n; i++)
             for (int j = 0; j < d; j++) x[(size_t)i * d + j] += ffn_cache[(size_t)(rows[i] - e->dyn_start) * d + j];
-        t1 = mkv_now_seconds();
-        tm->ffn += t1 - t;
-        t = t1;
+        secs[MKV_PART_FFN] += mkv_lap(&t);
     }
     /* LM head on the requested rows only */
     for (int i = 0; i < n_logits; i++) {
@@ -254,7 +246,7 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
         memcpy(sel_in + (size_t)i * d, x + (size_t)r * d, (size_t)d * sizeof(float));
     }
     mkv_lm_head(m, &e->ws, sel_in, n_logits, logits);
-    tm->lm_head += mkv_now_seconds() - t;
+    secs[MKV_PART_LM_HEAD] += mkv_lap(&t);
     e->n_partial_steps++;
     return MKV_OK;
 }

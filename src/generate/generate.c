@@ -80,12 +80,7 @@ typedef struct {
 } gen_state;
 
 static void timing_add(mkv_forward_timing *a, const mkv_forward_timing *b, double sign) {
-    a->qkv += sign * b->qkv;
-    a->attention += sign * b->attention;
-    a->out_proj += sign * b->out_proj;
-    a->ffn += sign * b->ffn;
-    a->lm_head += sign * b->lm_head;
-    a->observer += sign * b->observer;
+    for (int k = 0; k < MKV_PART_COUNT; k++) a->seconds[k] += sign * b->seconds[k];
 }
 
 static mkv_forward_timing engines_timing(const gen_state *g) {

@@ -9,12 +9,14 @@
 #include "util/clock.h"
 #include "util/dtype.h"
 
-/* Rows per chunk of the row-wise work (norms, projections, attention queries,
- * FFN, LM head). GEMMs over 256 rows already run at 83-90% of the FMA peak
- * (bench/KERNELS.md), so chunking costs no speed and bounds the buffers. */
-#define CHUNK_ROWS 256
+const char *const mkv_forward_part_names[MKV_PART_COUNT] = {"qkv", "attention", "out_proj", "ffn", "lm_head",
+                                                           "cache_policy"};
 
-static int chunk_rows_for(int max_rows) { return max_rows < CHUNK_ROWS ? max_rows : CHUNK_ROWS; }
+/* GEMMs over 256 rows already run at 83-90% of the FMA peak (bench/KERNELS.md),
+ * so chunking costs no speed and bounds the buffers. */
+static int chunk_rows_for(int max_rows) {
+    return max_rows < MKV_FORWARD_CHUNK_ROWS ? max_rows : MKV_FORWARD_CHUNK_ROWS;
+}
 
 static size_t workspace_floats(const mkv_hparams *hp, int max_rows, int chunk_rows) {
     size_t chunk = (size_t)chunk_rows;
@@ -240,24 +242,23 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
     float *x = ws->x;
     float norm_scratch[d];
     const int C = ws->chunk_rows;
-    mkv_forward_timing *tm = &ws->timing;
-    double t;
+    double *secs = ws->timing.seconds;
+    double t = mkv_now_seconds();
     mkv_embed_rows(model, tokens, rows, n_rows, x);
     for (int l = 0; l < hp->n_layers && st == MKV_OK; l++) {
         const mkv_layer_weights *w = &model->layers[l];
-        t = mkv_now_seconds();
+        mkv_lap(&t);
         if (obs && obs->before_layer && (st = obs->before_layer(obs->ctx, l, store)) != MKV_OK) break;
-        tm->observer += mkv_now_seconds() - t;
+        secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
         const float *attn_norm = vector_f32(w->attn_norm, norm_scratch);
         /* 1. K/V of every active row into the store, chunk by chunk */
-        t = mkv_now_seconds();
         for (int c0 = 0; c0 < n_rows && st == MKV_OK; c0 += C) {
             int n = n_rows - c0 < C ? n_rows - c0 : C;
             mkv_rmsnorm(ws->xn, x + (size_t)c0 * d, attn_norm, n, d, hp->norm_eps);
             mkv_qkv(model, l, ws->xn, rows + c0, n, NULL, ws->k, ws->v);
             st = mkv_store_kv_rows(store, l, ws->k, ws->v, rows + c0, n);
         }
-        tm->qkv += mkv_now_seconds() - t;
+        secs[MKV_PART_QKV] += mkv_lap(&t);
         if (st != MKV_OK) break;
         if (vote_block) {
             size_t max_keys = (size_t)store->dyn_start + store->n_dyn;
@@ -269,35 +270,30 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
         for (int c0 = 0; c0 < n_rows && st == MKV_OK; c0 += C) {
             int n = n_rows - c0 < C ? n_rows - c0 : C;
             float *xc = x + (size_t)c0 * d;
-            t = mkv_now_seconds();
             mkv_rmsnorm(ws->xn, xc, attn_norm, n, d, hp->norm_eps);
             mkv_qkv(model, l, ws->xn, rows + c0, n, ws->q, NULL, NULL);
-            double t1 = mkv_now_seconds();
-            tm->qkv += t1 - t;
+            secs[MKV_PART_QKV] += mkv_lap(&t);
             st = mkv_attend(model, store, l, ws->q, n, ws->att, vote_block ? obs->vote_rows + c0 : NULL,
                             vote_block ? vote_sums : NULL);
-            double t2 = mkv_now_seconds();
-            tm->attention += t2 - t1;
+            secs[MKV_PART_ATTENTION] += mkv_lap(&t);
             if (st != MKV_OK) break;
             mkv_matmul(ws->proj, ws->att, n, w->wo, NULL);
             if (obs && obs->layer_importance) cos_total += cosine_sum(xc, ws->proj, n, d);
             if (obs && obs->attn_out_cache)
                 save_response_rows(obs->attn_out_cache[l], ws->proj, rows + c0, n, obs->response_start, d);
             for (size_t i = 0; i < (size_t)n * d; i++) xc[i] += ws->proj[i];
-            double t3 = mkv_now_seconds();
-            tm->out_proj += t3 - t2;
+            secs[MKV_PART_OUT_PROJ] += mkv_lap(&t);
             mkv_ffn(model, ws, l, xc, n, ws->proj);
             if (obs && obs->ffn_out_cache)
                 save_response_rows(obs->ffn_out_cache[l], ws->proj, rows + c0, n, obs->response_start, d);
             for (size_t i = 0; i < (size_t)n * d; i++) xc[i] += ws->proj[i];
-            tm->ffn += mkv_now_seconds() - t3;
+            secs[MKV_PART_FFN] += mkv_lap(&t);
         }
         if (st != MKV_OK) break;
         if (obs && obs->layer_importance) obs->layer_importance[l] = 1.0 - cos_total / n_rows;
         /* 3. the policy sees the layer's complete votes (and may evict its rows) */
-        t = mkv_now_seconds();
         if (obs && obs->after_attention) st = obs->after_attention(obs->ctx, l, store, vote_sums);
-        tm->observer += mkv_now_seconds() - t;
+        secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
     }
     mkv_free(vote_block);
     if (st != MKV_OK) return st;
@@ -314,9 +310,9 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
             }
             memcpy(hidden + (size_t)i * d, x + (size_t)r * d, (size_t)d * sizeof(float));
         }
-        t = mkv_now_seconds();
+        mkv_lap(&t);
         mkv_lm_head(model, ws, hidden, n_logit_rows, logits);
-        tm->lm_head += mkv_now_seconds() - t;
+        secs[MKV_PART_LM_HEAD] += mkv_lap(&t);
         mkv_free(hidden);
     }
     return MKV_OK;

@@ -20,14 +20,25 @@
 #include "cache/kv_store.h"
 #include "model/model.h"
 
-/* Time spent in each part of the forward pass, accumulated over calls (seconds). */
+/* Rows per chunk of the row-wise work (norms, projections, attention queries,
+ * FFN, LM head); the memory estimate (util/memory_budget.c) uses it too. */
+#define MKV_FORWARD_CHUNK_ROWS 256
+
+/* The parts of a forward pass that are timed, and their names in --json. */
+typedef enum {
+    MKV_PART_QKV,          /* "qkv": norms + Q/K/V projections + RoPE + storing K/V   */
+    MKV_PART_ATTENTION,    /* "attention": attention kernel (with Mask-Voting sums)   */
+    MKV_PART_OUT_PROJ,     /* "out_proj": Wo and the residual add                     */
+    MKV_PART_FFN,          /* "ffn": norm + gate/up/down + residual add               */
+    MKV_PART_LM_HEAD,      /* "lm_head": final norm + vocabulary projection           */
+    MKV_PART_CACHE_POLICY, /* "cache_policy": selection, eviction, refresh hooks      */
+    MKV_PART_COUNT
+} mkv_forward_part;
+extern const char *const mkv_forward_part_names[MKV_PART_COUNT];
+
+/* Time spent in each part, accumulated over calls (seconds). */
 typedef struct {
-    double qkv;        /* norms + Q/K/V projections + RoPE + storing K/V   */
-    double attention;  /* attention kernel (with Mask-Voting sums)         */
-    double out_proj;   /* Wo and the residual add                          */
-    double ffn;        /* norm + gate/up/down + residual add               */
-    double lm_head;    /* final norm + vocabulary projection               */
-    double observer;   /* cache policy hooks: selection, eviction, refresh */
+    double seconds[MKV_PART_COUNT];
 } mkv_forward_timing;
 
 /* The activation buffers. Only the residual stream holds every active row;

@@ -10,4 +10,11 @@ static inline double mkv_now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Seconds since *since, which becomes now (consecutive laps of one timer). */
+static inline double mkv_lap(double *since) {
+    double now = mkv_now_seconds(), elapsed = now - *since;
+    *since = now;
+    return elapsed;
+}
+
 #endif

@@ -66,8 +66,8 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
     /* mkv_generate: sequence, candidates, chosen, picked (4 bytes each), confidence (8), logits */
     double other = sequences * (N * 24 + G * V * f);
     /* engine workspace (forward.c workspace_floats: the residual stream, then
-     * chunks of at most 256 rows of xn, proj, q, att, k, v, FFN gate/up) and the LM head input */
-    double chunk = N < 256 ? N : 256;
+     * chunks of xn, proj, q, att, k, v, FFN gate/up) and the LM head input */
+    double chunk = N < MKV_FORWARD_CHUNK_ROWS ? N : MKV_FORWARD_CHUNK_ROWS;
     other += sequences * f * (N * d + chunk * (2 * d + 2 * q_dim + 2 * kv_dim + 2 * ff) + G * d);
     /* engine row lists */
     other += sequences * 3 * N * 4;

@@ -14,6 +14,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_internal.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/mapped_file.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -753,12 +754,6 @@ TEST(tokenizer_load_by_path) {
 
 /* ------------------------------------------------------------ performance */
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 TEST(tokenizer_encode_speed) {
     mkv_tokenizer *tok = NULL;
     REQUIRE(mkv_tokenizer_load_json(mkv_test_path("data/tokenizer/qwen2/tokenizer.json"), &tok) == MKV_OK);
@@ -777,19 +772,19 @@ TEST(tokenizer_encode_speed) {
         memcpy(text + o, p, l);
         o += l;
     }
-    double t0 = now_seconds();
+    double t0 = mkv_now_seconds();
     int32_t *ids;
     int n;
     REQUIRE(mkv_tokenize(tok, text, o, true, &ids, &n) == MKV_OK);
-    double mixed = now_seconds() - t0;
+    double mixed = mkv_now_seconds() - t0;
     mkv_free(ids);
     printf("     encode: %.2f MB mixed text in %.3f s (%d tokens)", (double)o / 1e6, mixed, n);
     static const char fill[] = {'a', ' ', '7', '<', '\n'};
     for (size_t f = 0; f < sizeof fill; f++) {
         memset(text, fill[f], size);
-        t0 = now_seconds();
+        t0 = mkv_now_seconds();
         REQUIRE(mkv_tokenize(tok, text, size, true, &ids, &n) == MKV_OK);
-        double dt = now_seconds() - t0;
+        double dt = mkv_now_seconds() - t0;
         mkv_free(ids);
         printf(", 1 MiB of 0x%02x %.3f s", fill[f], dt);
         CHECK_MSG(dt < 20.0, "1 MiB of byte 0x%02x took %.1f s", fill[f], dt);
@@ -859,10 +854,10 @@ TEST(tokenizer_large_vocab_load_speed) {
         else sb_add(&b, "%s\"%s\": %d", i ? ", " : "", t, i);
     }
     sb_add(&b, "}}}");
-    double t0 = now_seconds();
+    double t0 = mkv_now_seconds();
     mkv_tokenizer *tok = NULL;
     mkv_status st = mkv_tokenizer_load_json_text(b.s, b.len, "large.json", &tok);
-    double dt = now_seconds() - t0;
+    double dt = mkv_now_seconds() - t0;
     CHECK_MSG(st == MKV_OK, "%s", mkv_last_error());
     printf("     load: %d tokens, %d merges, %.1f MB of JSON in %.3f s\n", n + 1, n - n_base, (double)b.len / 1e6, dt);
     CHECK_MSG(dt < 5.0, "loading took %.1f s", dt);
