@@ -1,0 +1,94 @@
+"""Token-level sanity probes of the training model (tools/train/model.py), no tokenizer.
+
+  --task repeat  n random tokens, then the same n again; the masked tokens of the
+                 second half are at a fixed offset from their copy (position only).
+  --task pairs   n/2 (key, value) pairs of random tokens, then the same pairs
+                 shuffled; the masked values of the second half are predictable only
+                 by finding their key in the first half (induction / associative
+                 recall, the binding the shipped model lacks; see models/MODEL.md).
+
+Loss: cross-entropy on masked second-half tokens (values only for `pairs`), each
+masked with a per-sequence ratio t ~ U(0,1). Prints the accuracy on the masked
+tokens of the training batch every 100 steps. One core; not run by CI.
+
+    python3 tools/train/probe_induction.py --task pairs --d-model 64 --minutes 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import LLaDA  # noqa: E402
+
+MASK = 4095
+
+
+def make_batch(rng: random.Random, task: str, B: int, n: int) -> torch.Tensor:
+    seqs = []
+    for _ in range(B):
+        if task == "repeat":
+            r = [rng.randrange(100, 1000) for _ in range(n)]
+            seqs.append(r + r)
+        else:
+            keys = rng.sample(range(1000, 1200), n // 2)
+            vals = [rng.randrange(100, 1000) for _ in keys]
+            order = list(range(n // 2))
+            rng.shuffle(order)
+            first = [t for k, v in zip(keys, vals) for t in (k, v)]
+            seqs.append(first + [t for i in order for t in (keys[i], vals[i])])
+    return torch.tensor(seqs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", choices=["repeat", "pairs"], default="pairs")
+    ap.add_argument("--d-model", type=int, default=64)
+    ap.add_argument("--n-layers", type=int, default=4)
+    ap.add_argument("--n-heads", type=int, default=4)
+    ap.add_argument("--rope-theta", type=float, default=1e4)
+    ap.add_argument("--no-copy-init", action="store_true")
+    ap.add_argument("--n", type=int, default=24, help="tokens per half")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(a.seed)
+    cfg = dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads, n_kv_heads=a.n_heads,
+               mlp_hidden_size=4 * a.d_model, embedding_size=4096, rope_theta=a.rope_theta, rms_norm_eps=1e-5,
+               max_sequence_length=4096, copy_init=not a.no_copy_init)
+    model = LLaDA(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
+    rng = random.Random(a.seed)
+    t0, step = time.time(), 0
+    while time.time() - t0 < a.minutes * 60:
+        x = make_batch(rng, a.task, a.batch, a.n)
+        B, T = x.shape
+        candidate = torch.zeros_like(x, dtype=torch.bool)
+        candidate[:, T // 2:] = True
+        if a.task == "pairs":
+            candidate[:, 0::2] = False  # keys stay visible; only values are predicted
+        masked = (torch.rand(x.shape) < torch.rand(B, 1)) & candidate
+        logits = model(torch.where(masked, torch.full_like(x, MASK), x))
+        loss = F.cross_entropy(logits[masked], x[masked])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            acc = (logits[masked].argmax(-1) == x[masked]).float().mean().item()
+            print(f"{a.task} step {step} {time.time() - t0:.0f}s loss {loss.item():.3f} acc {acc:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
