@@ -70,12 +70,18 @@ def loss_sft(model, gen, rng, L, B):
 
 def loss_pretrain(model, gen, rng, L, B, eps=1e-3):
     ids, km, pos, tgt, _, _ = train.make_batch(gen, rng, L, B, DENSE, task_list=["kvmany"])
-    full = ids.scatter(1, pos, tgt)
+    return pretrain_objective(model, ids.scatter(1, pos, tgt), km, gen.mask, rng, eps)
+
+
+def pretrain_objective(model, full, km, mask_id, rng, eps=1e-3):
+    """LLaDA's pre-training loss: every real token masked with probability t (one t per
+    sequence, stratified over the batch), cross-entropy on masked tokens / t."""
+    B = full.shape[0]
     g = torch.Generator().manual_seed(rng.getrandbits(31))
     t = ((torch.randperm(B, generator=g) + torch.rand(B, generator=g)) / B).clamp(0, 1)
     p_mask = ((1 - eps) * t + eps)[:, None].expand_as(full)
     masked = (torch.rand(full.shape, generator=g) < p_mask) & km
-    logits = model(torch.where(masked, torch.full_like(full, gen.mask), full), None, km)
+    logits = model(torch.where(masked, torch.full_like(full, mask_id), full), None, km)
     ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), full.reshape(-1), reduction="none")
     return ((ce.view(full.shape) / p_mask) * masked).sum() / km.sum()
 
@@ -96,19 +102,8 @@ def repeat_example(gen, rng, n_pairs):
 def loss_repeat(model, gen, rng, L, B, eps=1e-3):
     """LLaDA pre-training objective on `repeat` sequences (about L tokens each)."""
     seqs = [repeat_example(gen, rng, max(2, L // 12))[0] for _ in range(B)]
-    T = max(len(s) for s in seqs)
-    full = torch.full((B, T), gen.eos, dtype=torch.long)
-    km = torch.zeros((B, T), dtype=torch.bool)
-    for i, s in enumerate(seqs):
-        full[i, :len(s)] = torch.tensor(s)
-        km[i, :len(s)] = True
-    g = torch.Generator().manual_seed(rng.getrandbits(31))
-    t = ((torch.randperm(B, generator=g) + torch.rand(B, generator=g)) / B).clamp(0, 1)
-    p_mask = ((1 - eps) * t + eps)[:, None].expand_as(full)
-    masked = (torch.rand(full.shape, generator=g) < p_mask) & km
-    logits = model(torch.where(masked, torch.full_like(full, gen.mask), full), None, km)
-    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), full.reshape(-1), reduction="none")
-    return ((ce.view(full.shape) / p_mask) * masked).sum() / km.sum()
+    full, km = train.pad_batch(seqs, gen.eos)
+    return pretrain_objective(model, full, km, gen.mask, rng, eps)
 
 
 def repeat_accuracy(model, gen, code_ids, n_pairs, n):
@@ -147,6 +142,12 @@ def main():
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    if not 1 <= a.min_len <= a.max_len:
+        ap.error(f"--min-len {a.min_len} / --max-len {a.max_len}: need 1 <= min <= max")
+    if not 0.0 <= a.pretrain_frac <= 1.0:
+        ap.error(f"--pretrain-frac {a.pretrain_frac}: need a fraction in [0, 1]")
+    if a.init and not Path(a.init).is_file():
+        ap.error(f"--init {a.init}: no such checkpoint")
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     sents = tasks.filler_sentences()

@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    if a.n < 4 or a.n % 2 or a.n // 2 > 200 or a.batch < 1:
+        ap.error(f"--n {a.n} / --batch {a.batch}: need an even --n in 4..400 and --batch >= 1")
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     cfg = dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads, n_kv_heads=a.n_heads,

@@ -70,6 +70,17 @@ ALL_TASKS = tasks.TASKS + tasks.TRAIN_ONLY_TASKS
 DENSE_ANS_LEN = 32  # up to 10 codes joined by " and ", then <|eot_id|>
 
 
+def pad_batch(seqs: list[list[int]], pad: int):
+    """-> (ids (B,T) padded with pad, key mask (B,T): True on real tokens)."""
+    B, T = len(seqs), max(len(s) for s in seqs)
+    ids = torch.full((B, T), pad, dtype=torch.long)
+    km = torch.zeros((B, T), dtype=torch.bool)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s)
+        km[i, :len(s)] = True
+    return ids, km
+
+
 def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: int, eps: float = 1e-3,
                weights=(1, 1, 1, 0, 0), task_list=None):
     seqs, ans_pos, answers = [], [], []
@@ -86,12 +97,7 @@ def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: 
         seqs.append(p + a)
         ans_pos.append(list(range(len(p), len(p) + ans_len)))
         answers.append(a)
-    T = max(len(s) for s in seqs)
-    ids = torch.full((B, T), gen.eos, dtype=torch.long)
-    km = torch.zeros((B, T), dtype=torch.bool)
-    for i, s in enumerate(seqs):
-        ids[i, :len(s)] = torch.tensor(s)
-        km[i, :len(s)] = True
+    ids, km = pad_batch(seqs, gen.eos)
     pos = torch.tensor(ans_pos)
     tgt = torch.tensor(answers)
     # LLaDA forward process on the answer only
