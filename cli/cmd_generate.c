@@ -18,6 +18,8 @@ static void usage(void) {
     printf(
         "usage: maskkv generate -m MODEL (-p TEXT | -f FILE | --ids \"1 2 3\" | --ids-file FILE) [options]\n"
         "  --chat                 wrap the prompt in the model's chat template\n"
+        "  --answer-prefix TEXT   start the answer with TEXT (after the chat template's\n"
+        "                         assistant header); only the rest is generated and printed\n"
         "  --gen-len N            tokens to generate (128)\n"
         "  --steps N              denoising steps (128)\n"
         "  --block-len N          LLaDA semi-autoregressive block length (32)\n"
@@ -125,7 +127,7 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
 
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
-    const char *ids_file = NULL;
+    const char *ids_file = NULL, *answer_prefix = NULL;
     const char *cache_name = "none";
     bool chat = false, json = false, visual = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
@@ -158,6 +160,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) prompt_file = v;
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--ids-file")) ids_file = v;
+        else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
@@ -224,7 +227,7 @@ mkv_status cmd_generate(int argc, char **argv) {
 
     char default_profile[1100];
     mkv_model *model = NULL;
-    char *file_text = NULL, *chat_text = NULL, *answer_text = NULL;
+    char *file_text = NULL, *chat_text = NULL, *answer_text = NULL, *prefixed_text = NULL;
     int32_t *prompt = NULL;
     int n_prompt = 0;
     mkv_profile profile = {0};
@@ -235,6 +238,10 @@ mkv_status cmd_generate(int argc, char **argv) {
     if (ids_file) {
         if ((st = mkv_read_text_file(ids_file, (size_t)1 << 30, &file_text, NULL)) != MKV_OK) goto done;
         ids_text = file_text;
+    }
+    if (ids_text && answer_prefix) {
+        st = mkv_fail(MKV_ERR_USAGE, "--answer-prefix needs a text prompt (-p or -f), not token ids");
+        goto done;
     }
     if (ids_text) {
         if (!mkv_parse_id_list(ids_file ? ids_file : "--ids", ids_text, &prompt, &n_prompt)) {
@@ -262,6 +269,16 @@ mkv_status cmd_generate(int argc, char **argv) {
             mkv_chat_kind kind = mkv_chat_detect(model->chat_template, model->hp.arch);
             if ((st = mkv_chat_render(kind, text, NULL, &chat_text)) != MKV_OK) goto done;
             text = chat_text;
+        }
+        if (answer_prefix) {
+            size_t n_text = strlen(text), n_prefix = strlen(answer_prefix);
+            if (!(prefixed_text = mkv_malloc(n_text + n_prefix + 1, "prompt with answer prefix"))) {
+                st = mkv_last_status();
+                goto done;
+            }
+            memcpy(prefixed_text, text, n_text);
+            memcpy(prefixed_text + n_text, answer_prefix, n_prefix + 1);
+            text = prefixed_text;
         }
         if ((st = mkv_tokenize(tok, text, strlen(text), true, &prompt, &n_prompt)) != MKV_OK) goto done;
         if (n_prompt == 0) {
@@ -300,6 +317,7 @@ done:
     mkv_free(answer_text);
     mkv_free(prompt);
     mkv_free(chat_text);
+    mkv_free(prefixed_text);
     mkv_free(file_text);
     mkv_profile_free(&profile);
     if (model) mkv_model_free(model);

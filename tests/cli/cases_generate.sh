@@ -6,6 +6,13 @@ expect_ok '"cache":"none"' generate -m $M --ids "3 4 5" $G --json
 expect_ok '"kv_prompt_kept":' generate -m $M -p "Hello there" $G --cache maskkv --budget 2 --json
 expect_ok '"cache":"dllm"' generate -m $D -p "Hello" --gen-len 8 --steps 4 --cache dllm --json
 expect_ok '"cache":"prefix"' generate -m $M --chat -p "Hi" --gen-len 16 --block-len 8 --steps 8 --cache prefix --json
+# --answer-prefix: the prompt is the chat prompt followed by the prefix's tokens
+n_chat=$("$MASKKV" generate -m $M --chat -p "Hi" $G --json 2>/dev/null | grep -o '"n_prompt":[0-9]*' | cut -d: -f2)
+n_pref=$("$MASKKV" generate -m $M --chat -p "Hi" --answer-prefix "The code is " $G --json 2>/dev/null | grep -o '"n_prompt":[0-9]*' | cut -d: -f2)
+n_tok=$("$MASKKV" tokenize -m $M -p "The code is " 2>/dev/null | wc -w)
+if [ -n "$n_chat" ] && [ "$n_tok" -gt 0 ] && [ "${n_pref:-0}" -eq $((n_chat + n_tok)) ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: --answer-prefix: n_prompt $n_pref, want $n_chat + $n_tok"; fi
+expect_fail 2 "--answer-prefix needs a text prompt" generate -m $M --ids "3 4" --answer-prefix "x" $G
 expect_fail 2 "not a multiple of --block-len" generate -m $M -p "Hi" --gen-len 10 --block-len 4 --steps 10
 expect_fail 2 "not divisible by the number of blocks" generate -m $M -p "Hi" --gen-len 16 --block-len 8 --steps 3
 expect_fail 2 "--steps must be at least 1" generate -m $M -p "Hi" $G --steps 0

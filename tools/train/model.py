@@ -140,11 +140,11 @@ class LLaDA(nn.Module):
                         b.v_proj.weight.copy_(eye + 0.1 * std * torch.randn(d, d))
                         b.attn_out.weight.copy_(0.5 * eye + 0.1 * std * torch.randn(d, d))
 
-    def forward(self, ids: torch.Tensor, out_pos: torch.Tensor | None = None,
-                key_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """ids (B,T) -> logits. out_pos: optional (B,P) positions whose logits are
-        wanted (others skipped: mask-only projection). key_mask: optional (B,T)
-        bool, True = real token (padding keys are excluded from attention)."""
+    def hidden(self, ids: torch.Tensor, key_mask: torch.Tensor | None = None,
+               n_blocks: int | None = None) -> torch.Tensor:
+        """ids (B,T) -> residual stream (B,T,d) after the first n_blocks blocks (all by
+        default). key_mask: optional (B,T) bool, True = real token (padding keys are
+        excluded from attention)."""
         t = self.model.transformer
         B, T = ids.shape
         x = t.wte(ids)
@@ -152,8 +152,18 @@ class LLaDA(nn.Module):
         am = None
         if key_mask is not None:
             am = key_mask[:, None, None, :]
-        for blk in t.blocks:
+        for blk in t.blocks[:n_blocks]:
             x = blk(x, sin, cos, am)
+        return x
+
+    def forward(self, ids: torch.Tensor, out_pos: torch.Tensor | None = None,
+                key_mask: torch.Tensor | None = None, n_blocks: int | None = None) -> torch.Tensor:
+        """ids (B,T) -> logits. out_pos: optional (B,P) positions whose logits are
+        wanted (others skipped: mask-only projection). key_mask, n_blocks as in hidden()
+        (n_blocks < n_layers: an early read-out through the final norm and LM head, used
+        by training only)."""
+        t = self.model.transformer
+        x = self.hidden(ids, key_mask, n_blocks)
         if out_pos is not None:
             x = torch.gather(x, 1, out_pos[..., None].expand(-1, -1, x.shape[-1]))
         x = t.ln_f(x)

@@ -7,11 +7,20 @@
                  by finding their key in the first half (induction / associative
                  recall, the binding the shipped model lacks; see models/MODEL.md).
 
+  --gap g        pairs only: g fixed filler tokens between a key and its value
+                 (the text tasks have g = 2: "<key>: <code>", "<key> is <code>").
+  --aux-copy f   a fraction f of the batches is the offset copy task instead: blocks
+                 [a, r1..rg, a] of random tokens whose last token is masked, so that it
+                 equals the token g+1 positions before it (what train.py's stage "bind"
+                 mixes in; without it, pairs stays at chance).
+
 Loss: cross-entropy on masked second-half tokens (values only for `pairs`), each
 masked with a per-sequence ratio t ~ U(0,1). Prints the accuracy on the masked
-tokens of the training batch every 100 steps. One core; not run by CI.
+tokens of the training batch every 100 steps (pairs batches only when --aux-copy
+is set). One core; not run by CI.
 
     python3 tools/train/probe_induction.py --task pairs --d-model 64 --minutes 25
+    python3 tools/train/probe_induction.py --task pairs --n-layers 2 --n 4 --aux-copy 0.5 --minutes 4
 """
 
 from __future__ import annotations
@@ -31,20 +40,36 @@ from model import LLaDA  # noqa: E402
 MASK = 4095
 
 
-def make_batch(rng: random.Random, task: str, B: int, n: int) -> torch.Tensor:
+FILL = [50, 51, 52, 53]  # filler tokens between a key and its value (--gap)
+
+
+def make_batch(rng: random.Random, task: str, B: int, n: int, gap: int = 0):
+    """-> (ids (B,T), candidate (B,T) bool: positions that may be masked and are scored)."""
     seqs = []
     for _ in range(B):
         if task == "repeat":
             r = [rng.randrange(100, 1000) for _ in range(n)]
             seqs.append(r + r)
+        elif task == "copy":
+            blocks = [[rng.randrange(100, 1200) for _ in range(gap + 1)] for _ in range(n // (gap + 2))]
+            seqs.append([t for b in blocks for t in b + b[:1]])
         else:
             keys = rng.sample(range(1000, 1200), n // 2)
             vals = [rng.randrange(100, 1000) for _ in keys]
             order = list(range(n // 2))
             rng.shuffle(order)
-            first = [t for k, v in zip(keys, vals) for t in (k, v)]
-            seqs.append(first + [t for i in order for t in (keys[i], vals[i])])
-    return torch.tensor(seqs)
+            first = [t for k, v in zip(keys, vals) for t in (k, *FILL[:gap], v)]
+            seqs.append(first + [t for i in order for t in (keys[i], *FILL[:gap], vals[i])])
+    x = torch.tensor(seqs)
+    T = x.shape[1]
+    candidate = torch.zeros_like(x, dtype=torch.bool)
+    if task == "repeat":
+        candidate[:, T // 2:] = True
+    elif task == "copy":
+        candidate[:, gap + 1::gap + 2] = True
+    else:
+        candidate[:, T // 2 + gap + 1::gap + 2] = True  # values of the second half
+    return x, candidate
 
 
 def main():
@@ -56,6 +81,8 @@ def main():
     ap.add_argument("--rope-theta", type=float, default=1e4)
     ap.add_argument("--no-copy-init", action="store_true")
     ap.add_argument("--n", type=int, default=24, help="tokens per half")
+    ap.add_argument("--gap", type=int, default=0, help="pairs: filler tokens between key and value (0..4)")
+    ap.add_argument("--aux-copy", type=float, default=0.0, help="fraction of batches on the offset copy task")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -63,6 +90,8 @@ def main():
     a = ap.parse_args()
     if a.n < 4 or a.n % 2 or a.n // 2 > 200 or a.batch < 1:
         ap.error(f"--n {a.n} / --batch {a.batch}: need an even --n in 4..400 and --batch >= 1")
+    if not 0 <= a.gap <= len(FILL) or not 0.0 <= a.aux_copy < 1.0:
+        ap.error(f"--gap {a.gap} / --aux-copy {a.aux_copy}: need --gap in 0..{len(FILL)} and --aux-copy in [0, 1)")
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     cfg = dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads, n_kv_heads=a.n_heads,
@@ -71,14 +100,11 @@ def main():
     model = LLaDA(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
     rng = random.Random(a.seed)
-    t0, step = time.time(), 0
+    t0, step, accs = time.time(), 0, []
     while time.time() - t0 < a.minutes * 60:
-        x = make_batch(rng, a.task, a.batch, a.n)
+        aux = a.task == "pairs" and rng.random() < a.aux_copy
+        x, candidate = make_batch(rng, "copy" if aux else a.task, a.batch, a.n * (a.gap + 2) // 2 if aux else a.n, a.gap)
         B, T = x.shape
-        candidate = torch.zeros_like(x, dtype=torch.bool)
-        candidate[:, T // 2:] = True
-        if a.task == "pairs":
-            candidate[:, 0::2] = False  # keys stay visible; only values are predicted
         masked = (torch.rand(x.shape) < torch.rand(B, 1)) & candidate
         logits = model(torch.where(masked, torch.full_like(x, MASK), x))
         loss = F.cross_entropy(logits[masked], x[masked])
@@ -87,9 +113,12 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        if step % 100 == 0:
-            acc = (logits[masked].argmax(-1) == x[masked]).float().mean().item()
-            print(f"{a.task} step {step} {time.time() - t0:.0f}s loss {loss.item():.3f} acc {acc:.2f}", flush=True)
+        if not aux:
+            accs.append((logits[masked].argmax(-1) == x[masked]).float().mean().item())
+        if step % 100 == 0 and accs:
+            print(f"{a.task} step {step} {time.time() - t0:.0f}s loss {loss.item():.3f} acc {sum(accs) / len(accs):.2f}",
+                  flush=True)
+            accs = []
 
 
 if __name__ == "__main__":

@@ -1,14 +1,26 @@
 #!/bin/sh
-# Reproduce models/llada-tiny-retrieval{,.gguf,-eval} from scratch (CPU, 1 thread).
-# Not run by CI or `make`. Needs python3 with torch, numpy, tokenizers, safetensors, gguf.
-# Usage (from the repository root): sh tools/train/run.sh [MINUTES]
+# Reproduce models/llada-tiny-retrieval{,.gguf,-eval} from scratch (CPU). Not run by CI
+# or `make`. Needs python3 with torch, numpy, tokenizers, safetensors, gguf.
+# Usage (from the repository root): sh tools/train/run.sh [STAGE1_MINUTES] [STAGE2_MINUTES]
+#   stage 1 "base": bare answers, length curriculum (1 thread);
+#   stage 2 "bind": answer prefixes, offset-3 copy task, multi-query fill-in batches
+#   (2 threads), started from stage 1's weights. See models/MODEL.md.
 set -e
 cd "$(dirname "$0")/../.."
-MIN=${1:-80}
+MIN1=${1:-75}
+MIN2=${2:-100}
 NAME=llada-tiny-retrieval
-mkdir -p /work/scratch/train
+WORK=/work/scratch/train
+mkdir -p $WORK
 export TOKENIZERS_PARALLELISM=false
-# 1-4: tokenizer, eval sets, training (time budget MIN minutes), export HF dir + f32 GGUF
-nice -n 10 python3 tools/train/train.py --name $NAME --minutes "$MIN"
+# 1-4: tokenizer, eval sets, training, export HF dir + f32 GGUF
+nice -n 10 python3 tools/train/train.py --name $NAME --minutes "$MIN1" --work $WORK
+nice -n 10 python3 tools/train/train.py --name $NAME --stage bind --init $WORK/$NAME.pt --minutes "$MIN2" \
+    --threads 2 --warmup 50 --work $WORK
+# MaskKV layer profile (maskkv calibrate on Debian's GPL-3 text)
+make build/maskkv
+build/maskkv calibrate -m models/$NAME.gguf -f /usr/share/common-licenses/GPL-3 --samples 32 \
+    -o models/$NAME.gguf.profile.json
+cp models/$NAME.gguf.profile.json models/$NAME.profile.json
 # full-cache accuracy table (LLaDA low-confidence remasking, gen_len = steps = block = 8)
 nice -n 10 python3 tools/train/eval.py models/$NAME models/$NAME-eval --json models/$NAME-eval/results.json

@@ -4,13 +4,24 @@ Tasks (all answers are short; every code is a 3-digit number that is ONE token,
 every name / key is one token with its leading space):
 
 * ``niah``  needle in a haystack: "The secret code of <Name> is <ddd>." at a random
-  depth inside filler text, then "What is the secret code of <Name>?" -> "<ddd>".
+  depth inside filler text, then "What is the secret code of <Name>?".
 * ``kv``    multi-key associative recall: a block of lines "- <key>: <ddd>" (2..48
   pairs, unique keys) at a random depth inside filler text, then
-  "What is the value of <key>?" -> "<ddd>".
+  "What is the value of <key>?".
 * ``two``   two needles with different names at random depths, then
-  "What are the secret codes of <A> and <B>?" -> "<dddA> and <dddB>" (the order of
-  the question, which is independent of the order in the text).
+  "What are the secret codes of <A> and <B>?" (answered in the order of the
+  question, which is independent of the order in the text).
+
+Answers come in two styles (``TaskGen.prefixed``):
+
+* prefixed (evaluation sets, most of training stage "bind"): the prompt ends with an
+  answer prefix in the assistant turn that restates the key, as RULER's and
+  LongBench's prompts do: "... The secret code of <Name> is " -> "<ddd>";
+  "... The value of <key> is " -> "<ddd>"; "... The secret codes: <A> is " ->
+  "<dddA>, <B> is <dddB>". Every code then stands three tokens after its key, in
+  the text ("<key>: <ddd>", "<Name> is <ddd>") and in the answer alike.
+* bare (training stage 1): the prompt ends with the assistant header; "<ddd>",
+  "<dddA> and <dddB>".
 
 Filler: sentences of the texts in /usr/share/common-licenses (Debian base-files)
 and of the docstrings of the Python standard library (both present on any
@@ -155,14 +166,19 @@ def load_tokenizer(tj: dict):
 # Task generation
 # --------------------------------------------------------------------------
 
-def chat_prompt(content: str) -> str:
+def chat_prompt(content: str, prefix: str = "") -> str:
+    """LLaDA chat prompt; prefix = the start of the assistant's answer (an answer prefix,
+    as RULER and LongBench prompts end with), "" for none."""
     return ("<|startoftext|><|start_header_id|>user<|end_header_id|>\n\n" + content.strip()
-            + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+            + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n" + prefix)
 
 
 class TaskGen:
-    def __init__(self, tok, sentences: list[str]):
+    def __init__(self, tok, sentences: list[str], prefixed: bool = True):
         self.tok = tok
+        # True: the prompt ends with an answer prefix that restates the key
+        # ("... The value of apple is " -> "123"); False: bare answers ("123").
+        self.prefixed = prefixed
         self.sent = sentences
         self.slen = [len(e) for e in (x.ids for x in tok.encode_batch([" " + s for s in sentences],
                                                                        add_special_tokens=False))]
@@ -172,6 +188,7 @@ class TaskGen:
             return len(tok.encode(word, add_special_tokens=False).ids) == 1
 
         self.codes = [str(n) for n in range(100, 1000) if single(str(n))]
+        self.code_ids = [v[c] for c in self.codes]
         self.names = [n for n in dict.fromkeys(NAMES) if single(" " + n)]
         self.keys = [k for k in dict.fromkeys(KEYS) if single(" " + k)]
         self.eot = v["<|eot_id|>"]
@@ -192,15 +209,15 @@ class TaskGen:
             i = (i + 1) % len(self.sent)
         return out
 
-    def _build(self, rng, n_tokens, make):
+    def _build(self, rng, n_tokens, make, prefix=""):
         """make(rng, filler_sentences) -> (content, answer). Shrinks filler until the
-        prompt fits in n_tokens."""
+        prompt (with the answer prefix) fits in n_tokens; without filler it may exceed
+        a very short n_tokens (training batches only; eval lengths are >= 256)."""
         budget = n_tokens
         for attempt in range(50):
-            state = rng.getstate()
             content, answer, meta, n_fill = make(rng, budget)
-            ids = self.tok.encode(chat_prompt(content), add_special_tokens=False).ids
-            if len(ids) <= n_tokens:
+            ids = self.tok.encode(chat_prompt(content, prefix), add_special_tokens=False).ids
+            if len(ids) <= n_tokens or n_fill == 0:
                 return content, answer, ids, meta
             budget -= (len(ids) - n_tokens) + 2
         raise RuntimeError("could not fit prompt")
@@ -216,6 +233,17 @@ class TaskGen:
             pos.append(p)
         return sents
 
+    def _answer(self, prefix: str, prefixed_answer: str, plain_answer: str):
+        """-> (prefix, answer) for this generator's answer style."""
+        return (prefix, prefixed_answer) if self.prefixed else ("", plain_answer)
+
+    def _listed(self, first: str, items: list[tuple[str, str]]) -> tuple[str, str]:
+        """Answer prefix and answer for several (key, code) items in the prefixed style:
+        "<first> <k1> is " -> "<c1>, <k2> is <c2>, ..." (every code three tokens after its key,
+        as in the text: "<k>: <c>" / "<k> is <c>")."""
+        prefix = f"{first} {items[0][0]} is "
+        return prefix, ", ".join([items[0][1]] + [f"{k} is {c}" for k, c in items[1:]])
+
     def niah(self, rng: random.Random, n_tokens: int):
         name, code = rng.choice(self.names), rng.choice(self.codes)
         depth = rng.random()
@@ -225,9 +253,10 @@ class TaskGen:
             fill_n = budget - self.overhead - 22
             s = self._filler(r, fill_n)
             s = self._insert(r, s, [f"The secret code of {name} is {code}."], [depth])
-            return " ".join(s) + "\n\n" + q, code, {"name": name, "depth": round(depth, 4)}, len(s)
-        c, a, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "niah", "content": c, "answer": a, **meta}
+            return " ".join(s) + "\n\n" + q, ans, {"name": name, "depth": round(depth, 4)}, len(s) - 1
+        prefix, ans = self._answer(f"The secret code of {name} is ", code, code)
+        c, a, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "niah", "content": c, "prefix": prefix, "answer": a, **meta}
 
     def kv(self, rng: random.Random, n_tokens: int):
         npairs = rng.randint(2, max(2, min(48, n_tokens // 24)))
@@ -245,10 +274,11 @@ class TaskGen:
             p = int(round(depth * len(s)))
             text = " ".join(s[:p])
             text = (text + "\n" if text else "") + block + " ".join(s[p:])
-            return text.strip() + "\n\n" + q, vals[qi], {"key": keys[qi], "n_pairs": npairs,
-                                                         "depth": round(depth, 4)}, len(s)
-        c, a, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "kv", "content": c, "answer": a, **meta}
+            return text.strip() + "\n\n" + q, ans, {"key": keys[qi], "n_pairs": npairs,
+                                                    "depth": round(depth, 4)}, len(s)
+        prefix, ans = self._answer(f"The value of {keys[qi]} is ", vals[qi], vals[qi])
+        c, a, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "kv", "content": c, "prefix": prefix, "answer": a, **meta}
 
     def two(self, rng: random.Random, n_tokens: int):
         a, b = rng.sample(self.names, 2)
@@ -261,10 +291,10 @@ class TaskGen:
             s = self._filler(r, fill_n)
             s = self._insert(r, s, [f"The secret code of {a} is {ca}.", f"The secret code of {b} is {cb}."],
                              [da, db])
-            return " ".join(s) + "\n\n" + q, f"{ca} and {cb}", {"names": [a, b], "depths": [round(da, 4),
-                                                                                             round(db, 4)]}, len(s)
-        c, ans, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "two", "content": c, "answer": ans, **meta}
+            return " ".join(s) + "\n\n" + q, ans, {"names": [a, b], "depths": [round(da, 4), round(db, 4)]}, len(s) - 2
+        prefix, ans = self._answer(*self._listed("The secret codes:", [(a, ca), (b, cb)]), f"{ca} and {cb}")
+        c, ans, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "two", "content": c, "prefix": prefix, "answer": ans, **meta}
 
     # ---- training-only tasks that make key matching necessary on every sample
     def kv2(self, rng: random.Random, n_tokens: int):
@@ -287,9 +317,11 @@ class TaskGen:
             p = int(round(depth * len(s)))
             text = " ".join(s[:p])
             text = (text + "\n" if text else "") + block + " ".join(s[p:])
-            return text.strip() + "\n\n" + q, f"{vals[qa]} and {vals[qb]}", {"n_pairs": npairs}, len(s)
-        c, a, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "kv2", "content": c, "answer": a, **meta}
+            return text.strip() + "\n\n" + q, ans, {"n_pairs": npairs}, len(s)
+        prefix, ans = self._answer(*self._listed("The values:", [(keys[qa], vals[qa]), (keys[qb], vals[qb])]),
+                                   f"{vals[qa]} and {vals[qb]}")
+        c, a, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "kv2", "content": c, "prefix": prefix, "answer": a, **meta}
 
     def multi(self, rng: random.Random, n_tokens: int):
         """Several needles with different names (3..8) at random depths; the
@@ -306,14 +338,18 @@ class TaskGen:
         def make(r, budget):
             s = self._filler(r, budget - self.overhead - 22 * k - 8)
             s = self._insert(r, s, [f"The secret code of {n} is {c}." for n, c in zip(names, codes)], depths)
-            return " ".join(s) + "\n\n" + q, f"{codes[qa]} and {codes[qb]}", {"n_needles": k}, len(s)
-        c, a, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "multi", "content": c, "answer": a, **meta}
+            return " ".join(s) + "\n\n" + q, ans, {"n_needles": k}, len(s) - k
+        prefix, ans = self._answer(*self._listed("The secret codes:", [(names[qa], codes[qa]), (names[qb], codes[qb])]),
+                                   f"{codes[qa]} and {codes[qb]}")
+        c, a, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "multi", "content": c, "prefix": prefix, "answer": a, **meta}
 
     def kvmany(self, rng: random.Random, n_tokens: int, max_queries: int = 10):
         """Key-value recall asking for up to max_queries keys at once ("What are the
         values of A and B and C?" -> "<vA> and <vB> and <vC>"): dense supervision
         of the key -> value lookup (trained with a longer answer, see train.py)."""
+        if self.prefixed:  # 5 answer tokens per further query: ", <key> is <code>"
+            max_queries = min(max_queries, 6)
         n_tokens = max(n_tokens, 64)
         hi = max(2, min(48, (n_tokens - 40 - 2 * max_queries) // 7))
         npairs = rng.randint(min(3, hi), hi)
@@ -330,12 +366,16 @@ class TaskGen:
             p = int(round(depth * len(s)))
             text = " ".join(s[:p])
             text = (text + "\n" if text else "") + block + " ".join(s[p:])
-            return text.strip() + "\n\n" + q, " and ".join(vals[i] for i in qs), {"n_pairs": npairs}, len(s)
-        c, a, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "kvmany", "content": c, "answer": a, **meta}
+            return text.strip() + "\n\n" + q, ans, {"n_pairs": npairs}, len(s)
+        prefix, ans = self._answer(*self._listed("The values:", [(keys[i], vals[i]) for i in qs]),
+                                   " and ".join(vals[i] for i in qs))
+        c, a, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "kvmany", "content": c, "prefix": prefix, "answer": a, **meta}
 
     def multimany(self, rng: random.Random, n_tokens: int, max_queries: int = 10):
         """Several needles (up to 12) and a question for up to max_queries of them."""
+        if self.prefixed:  # 5 answer tokens per further query: ", <key> is <code>"
+            max_queries = min(max_queries, 6)
         n_tokens = max(n_tokens, 64)
         hi = max(2, min(12, (n_tokens - 30 - 2 * max_queries) // 10))
         k = rng.randint(min(3, hi), hi)
@@ -348,9 +388,11 @@ class TaskGen:
         def make(r, budget):
             s = self._filler(r, budget - self.overhead - 10 * k - 2 * len(qs) - 10)
             s = self._insert(r, s, [f"The secret code of {n} is {c}." for n, c in zip(names, codes)], depths)
-            return " ".join(s) + "\n\n" + q, " and ".join(codes[i] for i in qs), {"n_needles": k}, len(s)
-        c, a, ids, meta = self._build(rng, n_tokens, make)
-        return {"task": "multimany", "content": c, "answer": a, **meta}
+            return " ".join(s) + "\n\n" + q, ans, {"n_needles": k}, len(s) - k
+        prefix, ans = self._answer(*self._listed("The secret codes:", [(names[i], codes[i]) for i in qs]),
+                                   " and ".join(codes[i] for i in qs))
+        c, a, ids, meta = self._build(rng, n_tokens, make, prefix)
+        return {"task": "multimany", "content": c, "prefix": prefix, "answer": a, **meta}
 
     def sample(self, task: str, rng: random.Random, n_tokens: int) -> dict:
         return getattr(self, task)(rng, n_tokens)
@@ -358,7 +400,7 @@ class TaskGen:
     # ----------------------------------------------------------------------
     def encode_example(self, ex: dict, ans_len: int):
         """-> (prompt ids, answer ids of length ans_len = answer + <|eot_id|> + <|endoftext|> pad)."""
-        p = self.tok.encode(chat_prompt(ex["content"]), add_special_tokens=False).ids
+        p = self.tok.encode(chat_prompt(ex["content"], ex.get("prefix", "")), add_special_tokens=False).ids
         a = self.tok.encode(ex["answer"], add_special_tokens=False).ids + [self.eot]
         assert len(a) <= ans_len, (ex["answer"], a)
         a = a + [self.eos] * (ans_len - len(a))
@@ -375,7 +417,7 @@ def make_eval_set(gen: TaskGen, task: str, length: int, n: int, seed: int) -> li
     out = []
     for i in range(n):
         ex = gen.sample(task, rng, length)
-        p = gen.tok.encode(chat_prompt(ex["content"]), add_special_tokens=False).ids
+        p = gen.tok.encode(chat_prompt(ex["content"], ex.get("prefix", "")), add_special_tokens=False).ids
         ex["prompt_tokens"] = len(p)
         ex["length_bucket"] = length
         ex["id"] = f"{task}-{length}-{i}"

@@ -65,7 +65,16 @@ STAGES = {
     # stage name: (curriculum, task weights niah/kv/two/kv2/multi)
     "base": (curriculum, (1, 1, 1, 0, 0)),
     "match": (curriculum_match, (1, 2, 1, 3, 3)),
+    "bind": (curriculum_match, (1, 2, 1, 3, 3)),
 }
+# stage "bind": answers after an answer prefix that restates the key (tasks.TaskGen.prefixed),
+# except for this fraction of samples (bare answers, as stage 1); every SHIFT_EVERY-th
+# batch is the offset-3 read-out task (make_shift_batch); the multi-query batches mask only
+# the codes of their answers (make_batch codes_only)
+BIND_PLAIN_FRAC = 0.2
+SHIFT_EVERY = 4
+SHIFT = 3  # "<key>: <code>", "<key> is <code>": the code is three tokens after its key
+SHIFT_READOUT_BLOCKS = 1  # the offset read-out is scored after the first block
 ALL_TASKS = tasks.TASKS + tasks.TRAIN_ONLY_TASKS
 DENSE_ANS_LEN = 32  # up to 10 codes joined by " and ", then <|eot_id|>
 
@@ -81,10 +90,48 @@ def pad_batch(seqs: list[list[int]], pad: int):
     return ids, km
 
 
+def mask_answers(rng: random.Random, tgt: torch.Tensor, mask_id: int, eps: float, maskable=None):
+    """LLaDA forward process on the answer positions: t ~ U(0,1) per sequence (stratified
+    over the batch: same expectation, lower variance), p_mask = (1-eps) t + eps; only
+    where maskable (B,A) is True when given. -> (masked answer ids, masked (B,A), p_mask (B,A))."""
+    B, A = tgt.shape
+    g = torch.Generator().manual_seed(rng.getrandbits(31))
+    t = ((torch.randperm(B, generator=g) + torch.rand(B, generator=g)) / B).clamp(0, 1)
+    p_mask = ((1 - eps) * t + eps)[:, None].expand(B, A)
+    masked = torch.rand(B, A, generator=g) < p_mask
+    if maskable is not None:
+        masked &= maskable
+    return torch.where(masked, torch.full_like(tgt, mask_id), tgt), masked, p_mask
+
+
+def make_shift_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, eps: float = 1e-3):
+    """Offset copy task: blocks [a, r, r', a] of random regular tokens; the last token of a
+    block (masked like an answer) equals the token SHIFT positions before it. Scored on the
+    residual after the first SHIFT_READOUT_BLOCKS blocks (through the final norm and LM
+    head), so the copy happens in the first layer: there it puts the key into the answer
+    position ("<key> is [MASK]") where later layers can match it with the key in the
+    text. Scored at the output instead, the model learns it in its last layer, which no
+    later layer can use; without the task, training stays at chance on recall
+    (models/MODEL.md)."""
+    nb = max(1, L // (SHIFT + 1))
+    x = torch.randint(0, gen.bos, (B, nb, SHIFT + 1), generator=torch.Generator().manual_seed(rng.getrandbits(31)))
+    x[:, :, SHIFT] = x[:, :, 0]
+    ids = x.reshape(B, -1)
+    pos = torch.arange(SHIFT, ids.shape[1], SHIFT + 1)[None].expand(B, -1).contiguous()
+    tgt = torch.gather(ids, 1, pos)
+    cur, masked, p_mask = mask_answers(rng, tgt, gen.mask, eps)
+    ids.scatter_(1, pos, cur)
+    return ids, torch.ones_like(ids, dtype=torch.bool), pos, tgt, masked, p_mask
+
+
 def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: int, eps: float = 1e-3,
-               weights=(1, 1, 1, 0, 0), task_list=None):
+               weights=(1, 1, 1, 0, 0), task_list=None, plain_frac=None, codes_only=False):
+    """codes_only: mask only the answer's code tokens (the keys and words of a prefixed
+    multi-query answer stay visible): one key -> value lookup per code, as in kv."""
     seqs, ans_pos, answers = [], [], []
     for _ in range(B):
+        if plain_frac is not None:
+            gen.prefixed = rng.random() >= plain_frac
         # stage 1 keeps its original draw (rng.choice) so that it reproduces
         if task_list is not None:
             task = rng.choice(task_list)
@@ -100,13 +147,8 @@ def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: 
     ids, km = pad_batch(seqs, gen.eos)
     pos = torch.tensor(ans_pos)
     tgt = torch.tensor(answers)
-    # LLaDA forward process on the answer only
-    g = torch.Generator().manual_seed(rng.getrandbits(31))
-    # t ~ U(0,1) per sequence, stratified over the batch (same expectation, lower variance)
-    t = ((torch.randperm(B, generator=g) + torch.rand(B, generator=g)) / B).clamp(0, 1)
-    p_mask = ((1 - eps) * t + eps)[:, None].expand(B, ans_len)
-    masked = torch.rand(B, ans_len, generator=g) < p_mask
-    cur = torch.where(masked, torch.full_like(tgt, gen.mask), tgt)
+    maskable = torch.isin(tgt, torch.tensor(gen.code_ids)) if codes_only else None
+    cur, masked, p_mask = mask_answers(rng, tgt, gen.mask, eps, maskable)
     ids.scatter_(1, pos, cur)
     return ids, km, pos, tgt, masked, p_mask
 
@@ -137,7 +179,8 @@ def main():
     ap.add_argument("--eval-every-min", type=float, default=12.0)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--stage", choices=sorted(STAGES), default="base",
-                    help="curriculum and task mix: base (stage 1), match (stage 2: key matching)")
+                    help="curriculum and task mix: base (stage 1), match (stage 2: key matching, bare answers), "
+                         "bind (stage 2: answer prefixes + offset copy task)")
     ap.add_argument("--init", default=None,
                     help="start from this checkpoint's weights (fresh optimizer and time budget)")
     ap.add_argument("--threads", type=int, default=1)
@@ -159,7 +202,7 @@ def main():
     n_regular = a.vocab - len(tasks.SPECIALS)
     tj = tasks.train_tokenizer(n_regular, sents)
     tok = tasks.load_tokenizer(tj)
-    gen = tasks.TaskGen(tok, sents)
+    gen = tasks.TaskGen(tok, sents, prefixed=True)
     log(f"filler sentences {len(sents)}, vocab {tok.get_vocab_size()}, codes {len(gen.codes)}, "
         f"names {len(gen.names)}, keys {len(gen.keys)}, mask {gen.mask} eos {gen.eos} eot {gen.eot} bos {gen.bos}")
 
@@ -169,10 +212,10 @@ def main():
     sets = {}
     for task in tasks.TASKS:
         for L in EVAL_LENGTHS:
-            exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed)
+            exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed)  # answer-prefixed prompts
             for e in exs:
-                e["prompt_ids"] = tok.encode(tasks.chat_prompt(e["content"]), add_special_tokens=False).ids
-                e["prompt"] = tasks.chat_prompt(e["content"])
+                e["prompt"] = tasks.chat_prompt(e["content"], e["prefix"])
+                e["prompt_ids"] = tok.encode(e["prompt"], add_special_tokens=False).ids
             sets[f"{task}_{L}"] = exs
             with open(evdir / f"{task}_{L}.jsonl", "w") as f:
                 for e in exs:
@@ -215,6 +258,7 @@ def main():
         log(f"checkpoint step {step} {tag}")
 
     stop = {gen.eot, gen.eos}
+    gen.prefixed = a.stage != "base" and a.stage != "match"  # stages base and match: bare answers
     budget = a.minutes * 60
     t_start = time.time() - used_s
     last_ck = last_ev = time.time()
@@ -226,19 +270,27 @@ def main():
             break
         curr, weights = STAGES[a.stage]
         L = curr(frac, rng)
-        if a.stage == "match" and step % 2 == 0:
+        plain = BIND_PLAIN_FRAC if a.stage == "bind" else None
+        shift_batch = a.stage == "bind" and step % SHIFT_EVERY == SHIFT_EVERY - 1
+        if shift_batch:
+            L = min(L, 512)
+            B = max(1, a.batch_tokens // L)
+            ids, km, pos, tgt, masked, p_mask = make_shift_batch(gen, rng, L, B)
+        elif a.stage in ("match", "bind") and step % 2 == 0:
             # every other batch: many queries per prompt, answered in DENSE_ANS_LEN positions
             L = min(L, 1024)
             B = max(1, a.batch_tokens // (L + DENSE_ANS_LEN))
-            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, DENSE_ANS_LEN, task_list=tasks.DENSE_TASKS)
+            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, DENSE_ANS_LEN, task_list=tasks.DENSE_TASKS,
+                                                           plain_frac=plain, codes_only=a.stage == "bind")
         else:
             B = max(1, a.batch_tokens // (L + a.ans_len))
-            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, a.ans_len, weights=weights)
+            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, a.ans_len, weights=weights,
+                                                           plain_frac=plain)
         lr = lr_at(frac, step, a.lr, a.warmup)
         for g_ in opt.param_groups:
             g_["lr"] = lr
         model.train()
-        logits = model(ids, pos, km)
+        logits = model(ids, pos, km, n_blocks=SHIFT_READOUT_BLOCKS if shift_batch else None)
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="none")
         n_ans = tgt.shape[1]
         ce = ce.view(B, n_ans)
