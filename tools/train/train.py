@@ -202,7 +202,8 @@ def main():
     n_regular = a.vocab - len(tasks.SPECIALS)
     tj = tasks.train_tokenizer(n_regular, sents)
     tok = tasks.load_tokenizer(tj)
-    gen = tasks.TaskGen(tok, sents, prefixed=True)
+    # answer style of the eval sets: bare for stage 1 (the shipped model), prefixed for "bind"
+    gen = tasks.TaskGen(tok, sents, prefixed=a.stage == "bind")
     log(f"filler sentences {len(sents)}, vocab {tok.get_vocab_size()}, codes {len(gen.codes)}, "
         f"names {len(gen.names)}, keys {len(gen.keys)}, mask {gen.mask} eos {gen.eos} eot {gen.eot} bos {gen.bos}")
 
@@ -212,9 +213,11 @@ def main():
     sets = {}
     for task in tasks.TASKS:
         for L in EVAL_LENGTHS:
-            exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed)  # answer-prefixed prompts
+            exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed)
             for e in exs:
                 e["prompt"] = tasks.chat_prompt(e["content"], e["prefix"])
+                if not e["prefix"]:
+                    del e["prefix"]  # bare style: the files of the shipped model, byte for byte
                 e["prompt_ids"] = tok.encode(e["prompt"], add_special_tokens=False).ids
             sets[f"{task}_{L}"] = exs
             with open(evdir / f"{task}_{L}.jsonl", "w") as f:
