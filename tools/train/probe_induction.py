@@ -13,6 +13,10 @@
                  [a, r1..rg, a] of random tokens whose last token is masked, so that it
                  equals the token g+1 positions before it (what train.py's stage "bind"
                  mixes in; without it, pairs stays at chance).
+  --aux-plain    the copy task also scores every unmasked position j on the token
+                 g+1 before it (x[j-g-1]; unmasked positions are never scored
+                 otherwise), so the offset head also forms for plain-token queries
+                 such as the listed values, not only for [MASK] queries.
 
 Loss: cross-entropy on masked second-half tokens (values only for `pairs`), each
 masked with a per-sequence ratio t ~ U(0,1). Prints the accuracy on the masked
@@ -83,6 +87,7 @@ def main():
     ap.add_argument("--n", type=int, default=24, help="tokens per half")
     ap.add_argument("--gap", type=int, default=0, help="pairs: filler tokens between key and value (0..4)")
     ap.add_argument("--aux-copy", type=float, default=0.0, help="fraction of batches on the offset copy task")
+    ap.add_argument("--aux-plain", action="store_true", help="copy task: score unmasked positions on x[j-g-1] too")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -108,6 +113,10 @@ def main():
         masked = (torch.rand(x.shape) < torch.rand(B, 1)) & candidate
         logits = model(torch.where(masked, torch.full_like(x, MASK), x))
         loss = F.cross_entropy(logits[masked], x[masked])
+        if aux and a.aux_plain:
+            back = a.gap + 1
+            plain = ~masked[:, back:]
+            loss = loss + F.cross_entropy(logits[:, back:][plain], x[:, :-back][plain])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
