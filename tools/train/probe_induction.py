@@ -97,6 +97,8 @@ def main():
         ap.error(f"--n {a.n} / --batch {a.batch}: need an even --n in 4..400 and --batch >= 1")
     if not 0 <= a.gap <= len(FILL) or not 0.0 <= a.aux_copy < 1.0:
         ap.error(f"--gap {a.gap} / --aux-copy {a.aux_copy}: need --gap in 0..{len(FILL)} and --aux-copy in [0, 1)")
+    if a.aux_plain and a.aux_copy == 0.0:
+        ap.error("--aux-plain scores the copy task: it needs --aux-copy > 0")
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     cfg = dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads, n_kv_heads=a.n_heads,

@@ -166,6 +166,11 @@ def load_tokenizer(tj: dict):
 # Task generation
 # --------------------------------------------------------------------------
 
+# prefixed multi-query answers take 5 tokens per further query (", <key> is <code>"):
+# 6 queries fill a 32-token answer (train.DENSE_ANS_LEN) with <|eot_id|>
+PREFIXED_MAX_QUERIES = 6
+
+
 def chat_prompt(content: str, prefix: str = "") -> str:
     """LLaDA chat prompt; prefix = the start of the assistant's answer (an answer prefix,
     as RULER and LongBench prompts end with), "" for none."""
@@ -348,8 +353,8 @@ class TaskGen:
         """Key-value recall asking for up to max_queries keys at once ("What are the
         values of A and B and C?" -> "<vA> and <vB> and <vC>"): dense supervision
         of the key -> value lookup (trained with a longer answer, see train.py)."""
-        if self.prefixed:  # 5 answer tokens per further query: ", <key> is <code>"
-            max_queries = min(max_queries, 6)
+        if self.prefixed:
+            max_queries = min(max_queries, PREFIXED_MAX_QUERIES)
         n_tokens = max(n_tokens, 64)
         hi = max(2, min(48, (n_tokens - 40 - 2 * max_queries) // 7))
         npairs = rng.randint(min(3, hi), hi)
@@ -374,8 +379,8 @@ class TaskGen:
 
     def multimany(self, rng: random.Random, n_tokens: int, max_queries: int = 10):
         """Several needles (up to 12) and a question for up to max_queries of them."""
-        if self.prefixed:  # 5 answer tokens per further query: ", <key> is <code>"
-            max_queries = min(max_queries, 6)
+        if self.prefixed:
+            max_queries = min(max_queries, PREFIXED_MAX_QUERIES)
         n_tokens = max(n_tokens, 64)
         hi = max(2, min(12, (n_tokens - 30 - 2 * max_queries) // 10))
         k = rng.randint(min(3, hi), hi)
@@ -417,9 +422,14 @@ def make_eval_set(gen: TaskGen, task: str, length: int, n: int, seed: int) -> li
     out = []
     for i in range(n):
         ex = gen.sample(task, rng, length)
-        p = gen.tok.encode(chat_prompt(ex["content"], ex.get("prefix", "")), add_special_tokens=False).ids
+        prompt = chat_prompt(ex["content"], ex["prefix"])
+        if not ex["prefix"]:
+            del ex["prefix"]  # bare style: the files of the shipped model, byte for byte
+        p = gen.tok.encode(prompt, add_special_tokens=False).ids
         ex["prompt_tokens"] = len(p)
         ex["length_bucket"] = length
         ex["id"] = f"{task}-{length}-{i}"
+        ex["prompt_ids"] = p
+        ex["prompt"] = prompt
         out.append(ex)
     return out

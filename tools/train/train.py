@@ -121,7 +121,7 @@ def make_shift_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, eps
     tgt = torch.gather(ids, 1, pos)
     cur, masked, p_mask = mask_answers(rng, tgt, gen.mask, eps)
     ids.scatter_(1, pos, cur)
-    return ids, torch.ones_like(ids, dtype=torch.bool), pos, tgt, masked, p_mask
+    return ids, None, pos, tgt, masked, p_mask  # no padding: no key mask
 
 
 def make_batch(gen: tasks.TaskGen, rng: random.Random, L: int, B: int, ans_len: int, eps: float = 1e-3,
@@ -214,11 +214,6 @@ def main():
     for task in tasks.TASKS:
         for L in EVAL_LENGTHS:
             exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed)
-            for e in exs:
-                e["prompt"] = tasks.chat_prompt(e["content"], e["prefix"])
-                if not e["prefix"]:
-                    del e["prefix"]  # bare style: the files of the shipped model, byte for byte
-                e["prompt_ids"] = tok.encode(e["prompt"], add_special_tokens=False).ids
             sets[f"{task}_{L}"] = exs
             with open(evdir / f"{task}_{L}.jsonl", "w") as f:
                 for e in exs:
@@ -261,7 +256,6 @@ def main():
         log(f"checkpoint step {step} {tag}")
 
     stop = {gen.eot, gen.eos}
-    gen.prefixed = a.stage != "base" and a.stage != "match"  # stages base and match: bare answers
     budget = a.minutes * 60
     t_start = time.time() - used_s
     last_ck = last_ev = time.time()
