@@ -34,6 +34,7 @@ import tasks  # noqa: E402
 from model import LLaDA, count_params  # noqa: E402
 import eval as ev  # noqa: E402
 import export  # noqa: E402
+from induction_init import plant_induction  # noqa: E402
 
 EVAL_LENGTHS = [256, 512, 1024, 2048]
 
@@ -66,6 +67,8 @@ STAGES = {
     "base": (curriculum, (1, 1, 1, 0, 0)),
     "match": (curriculum_match, (1, 2, 1, 3, 3)),
     "bind": (curriculum_match, (1, 2, 1, 3, 3)),
+    # from scratch, answer prefixes, induction circuit planted at initialisation
+    "induct": (curriculum, (1, 1, 1, 0, 0)),
 }
 # stage "bind": answers after an answer prefix that restates the key (tasks.TaskGen.prefixed),
 # except for this fraction of samples (bare answers, as stage 1); every SHIFT_EVERY-th
@@ -184,6 +187,8 @@ def main():
     ap.add_argument("--init", default=None,
                     help="start from this checkpoint's weights (fresh optimizer and time budget)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-plant", action="store_true",
+                    help='stage "induct" without the planted induction circuit (the ablation in models/MODEL.md)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -203,7 +208,7 @@ def main():
     tj = tasks.train_tokenizer(n_regular, sents)
     tok = tasks.load_tokenizer(tj)
     # answer style of the eval sets: bare for stage 1 (the shipped model), prefixed for "bind"
-    gen = tasks.TaskGen(tok, sents, prefixed=a.stage == "bind")
+    gen = tasks.TaskGen(tok, sents, prefixed=a.stage in ("bind", "induct"))
     log(f"filler sentences {len(sents)}, vocab {tok.get_vocab_size()}, codes {len(gen.codes)}, "
         f"names {len(gen.names)}, keys {len(gen.keys)}, mask {gen.mask} eos {gen.eos} eot {gen.eot} bos {gen.bos}")
 
@@ -226,6 +231,9 @@ def main():
                mlp_hidden_size=a.mlp, embedding_size=a.vocab, rope_theta=500000.0, rms_norm_eps=1e-5,
                max_sequence_length=4096)
     model = LLaDA(cfg)
+    if a.stage == "induct" and not a.init and not a.no_plant:
+        info = plant_induction(model, offset=SHIFT)
+        log(f"induction circuit planted (offset {SHIFT}): {info}")
     log(f"params {count_params(model)}  cfg {cfg}")
     decay = [p for n, p in model.named_parameters() if p.ndim == 2 and "wte" not in n]
     nodecay = [p for n, p in model.named_parameters() if not (p.ndim == 2 and "wte" not in n)]
