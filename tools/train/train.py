@@ -1,13 +1,14 @@
 """Train a tiny LLaDA-architecture masked-diffusion model on long-context retrieval tasks.
 
-    nice -n 10 python3 tools/train/train.py --name llada-tiny-retrieval --minutes 75
+    nice -n 10 python3 tools/train/train.py --name llada-tiny-retrieval --stage induct --steps 3700
 
-Steps (all deterministic given --seed, except how many optimizer steps fit in --minutes):
+Steps (all deterministic given --seed and --steps, at one thread count):
  1. filler sentences + byte-level BPE tokenizer (tasks.py), saved in the checkpoint;
  2. held-out eval sets, 50 per task per length (256/512/1024/2048) -> models/NAME-eval/*.jsonl;
  3. training with LLaDA's SFT masked-diffusion loss (answer-only masking, t ~ U(0,1),
     p_mask = (1-eps) t + eps, CE on masked answer tokens / p_mask, normalized by answer
-    length), a length curriculum keyed on the fraction of the time budget, AdamW,
+    length), a length curriculum keyed on the fraction of the budget (--steps, or
+    --minutes of wall time), AdamW,
     warmup + cosine LR; checkpoints every few minutes to --work;
  4. export of the final checkpoint (HF dir + GGUF) and the accuracy table (eval.py).
 """
@@ -167,6 +168,9 @@ def main():
     ap.add_argument("--work", default="/work/scratch/train")
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--minutes", type=float, default=75.0)
+    ap.add_argument("--steps", type=int, default=0,
+                    help="train this many optimizer steps, the curriculum and LR schedule keyed on steps "
+                         "(deterministic on a given machine and thread count); 0 = key them on --minutes")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--n-layers", type=int, default=4)
@@ -270,7 +274,7 @@ def main():
     ema = None
     while True:
         used_s = time.time() - t_start
-        frac = used_s / budget
+        frac = step / a.steps if a.steps > 0 else used_s / budget
         if frac >= 1.0:
             break
         curr, weights = STAGES[a.stage]
