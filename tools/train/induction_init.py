@@ -66,7 +66,12 @@ def plant_induction(model, offset: int = 3, n_sig: int = 12, c: float = 4.0, g: 
     d, H = cfg["d_model"], cfg["n_heads"]
     hd = d // H
     half = hd // 2
-    assert cfg["n_layers"] >= 2 and cfg["n_kv_heads"] == H and d - 32 >= hd and n_sig <= min(32, hd) - 1
+    if cfg["n_layers"] < 2 or cfg["n_kv_heads"] != H or d - 32 < hd or not 2 <= n_sig < hd or n_sig % 2 \
+            or offset < 1:
+        raise ValueError(f"plant_induction: needs 2+ layers, no GQA, d_model - 32 >= head dim, an even "
+                         f"n_sig in [2, head dim) and offset >= 1 (got n_layers {cfg['n_layers']}, "
+                         f"n_kv_heads {cfg['n_kv_heads']}/{H}, d_model {d}, head dim {hd}, n_sig {n_sig}, "
+                         f"offset {offset})")
     C = d - 32  # content dims [0, C)
     S = C  # signature slot [S, S + n_sig)
     K = d - 1  # constant dim

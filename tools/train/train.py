@@ -194,6 +194,10 @@ def main():
     ap.add_argument("--no-plant", action="store_true",
                     help='stage "induct" without the planted induction circuit (the ablation in models/MODEL.md)')
     a = ap.parse_args()
+    if a.steps < 0 or a.minutes <= 0 or a.threads < 1:
+        ap.error("--steps must be >= 0, --minutes > 0 and --threads >= 1")
+    if a.no_plant and a.stage != "induct":
+        ap.error('--no-plant applies to --stage induct only')
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     work = Path(a.work)
@@ -211,7 +215,7 @@ def main():
     n_regular = a.vocab - len(tasks.SPECIALS)
     tj = tasks.train_tokenizer(n_regular, sents)
     tok = tasks.load_tokenizer(tj)
-    # answer style of the eval sets: bare for stage 1 (the shipped model), prefixed for "bind"
+    # answer style of the eval sets: prefixed for "induct" (the shipped model) and "bind", bare otherwise
     gen = tasks.TaskGen(tok, sents, prefixed=a.stage in ("bind", "induct"))
     log(f"filler sentences {len(sents)}, vocab {tok.get_vocab_size()}, codes {len(gen.codes)}, "
         f"names {len(gen.names)}, keys {len(gen.keys)}, mask {gen.mask} eos {gen.eos} eot {gen.eot} bos {gen.bos}")
