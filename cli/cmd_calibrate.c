@@ -11,6 +11,7 @@
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/mapped_file.h"
+#include "util/safe_write.h"
 
 static void usage(void) {
     printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N]\n"
@@ -49,6 +50,9 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv calibrate --help)", a);
     }
     if (!model_path || !calib_path || !out_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL, -f CALIB.txt and -o PROFILE are required");
+
+    const char *inputs[] = {model_path, calib_path};
+    if (mkv_output_check(out_path, inputs, 2)) return mkv_last_status();
 
     mkv_model *model = NULL;
     char *text = NULL, *chat_text = NULL;

@@ -40,6 +40,7 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
+#include "util/safe_write.h"
 #include "util/dtype.h"
 
 #define GGML_QUANT_VERSION 2
@@ -599,7 +600,12 @@ mkv_status cmd_convert(int argc, char **argv) {
     struct stat sb;
     if (stat(in, &sb) != 0) return mkv_fail(MKV_ERR_IO, "%s: cannot open: no such file or directory", in);
     if (!S_ISDIR(sb.st_mode)) return mkv_fail(MKV_ERR_IO, "%s: not a directory (convert reads an HF checkpoint directory)", in);
-    mkv_status st = convert(in, out, type);
+    /* before anything is opened for writing: the output must not be one of
+     * the checkpoint's own files (which are memory-mapped while we write) */
+    const char *inputs[] = {in};
+    mkv_status st = mkv_output_check(out, inputs, 1);
+    if (st) return st;
+    st = convert(in, out, type);
     if (!st) printf("wrote %s (%s)\n", out, type_name);
     return st;
 }

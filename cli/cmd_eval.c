@@ -5,6 +5,7 @@
  * The evaluation sets are JSONL files DATA/<task>_<length>.jsonl made by
  * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths). */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/mapped_file.h"
+#include "util/safe_write.h"
 
 #define MAX_LIST 16
 
@@ -177,6 +179,54 @@ typedef struct {
     int correct, total;
 } tally;
 
+/* OUT/results.json and OUT/results.csv, each replaced atomically. */
+static mkv_status write_results(const char *out_dir, const char *serialized, const cJSON *rows) {
+    char path[1400];
+    snprintf(path, sizeof path, "%s/results.json", out_dir);
+    size_t n = strlen(serialized);
+    char *json_text = mkv_malloc(n + 2, "eval results");
+    if (!json_text) return mkv_last_status();
+    memcpy(json_text, serialized, n);
+    json_text[n] = '\n';
+    mkv_status st = mkv_safe_write_all(path, json_text, n + 1);
+    mkv_free(json_text);
+    if (st) return st;
+    char *csv = NULL;
+    size_t csv_len = 0;
+    FILE *f = open_memstream(&csv, &csv_len);
+    if (!f) return mkv_fail(MKV_ERR_NOMEM, "%s: out of memory", path);
+    fprintf(f, "task,method,budget,length,depth,correct,total\n");
+    const cJSON *cell;
+    cJSON_ArrayForEach(cell, rows) {
+        fprintf(f, "%s,%s,%d,%d,%g,%d,%d\n", cJSON_GetObjectItem(cell, "task")->valuestring,
+                cJSON_GetObjectItem(cell, "method")->valuestring, (int)cJSON_GetObjectItem(cell, "budget")->valuedouble,
+                (int)cJSON_GetObjectItem(cell, "length")->valuedouble, cJSON_GetObjectItem(cell, "depth")->valuedouble,
+                (int)cJSON_GetObjectItem(cell, "correct")->valuedouble, (int)cJSON_GetObjectItem(cell, "total")->valuedouble);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/results.csv", out_dir);
+    st = mkv_safe_write_all(path, csv, csv_len);
+    free(csv);
+    return st;
+}
+
+/* Creates --out DIR and refuses result paths that are inputs, before any work. */
+static mkv_status prepare_out_dir(const char *out_dir, const char *const *inputs, int n_inputs) {
+    if (strlen(out_dir) > 1024) return mkv_fail(MKV_ERR_USAGE, "--out: path too long");
+    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
+        return mkv_fail(MKV_ERR_IO, "%s: cannot create the directory: %s", out_dir, strerror(errno));
+    struct stat sb;
+    if (stat(out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return mkv_fail(MKV_ERR_USAGE, "--out %s is not a directory", out_dir);
+    static const char *const names[] = {"results.json", "results.csv"};
+    for (int i = 0; i < 2; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", out_dir, names[i]);
+        mkv_status st = mkv_output_check(path, inputs, n_inputs);
+        if (st) return st;
+    }
+    return MKV_OK;
+}
+
 mkv_status cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *out_dir = NULL, *profile_path = NULL;
     const char *tasks_text = "niah,recall,two", *methods_text = "full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming";
@@ -240,6 +290,8 @@ mkv_status cmd_eval(int argc, char **argv) {
         snprintf(default_data, sizeof default_data, "%.*s-eval", (int)len, model_path);
         data_dir = default_data;
     }
+    const char *inputs[] = {model_path, profile_path, data_dir};
+    if (out_dir && prepare_out_dir(out_dir, inputs, 3)) return mkv_last_status();
 
     size_t n_cells = (size_t)tasks.n * methods.n * n_budgets * n_lengths * n_depths;
     tally *cells = mkv_calloc(n_cells, sizeof *cells, "eval results");
@@ -362,34 +414,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     }
     char *serialized = cJSON_PrintUnformatted(root);
     if (json) printf("%s\n", serialized);
-    if (out_dir) {
-        mkdir(out_dir, 0755);
-        char path[1400];
-        snprintf(path, sizeof path, "%s/results.json", out_dir);
-        FILE *f = fopen(path, "w");
-        if (!f) {
-            st = mkv_fail(MKV_ERR_IO, "%s: cannot open for writing", path);
-        } else {
-            fprintf(f, "%s\n", serialized);
-            fclose(f);
-            snprintf(path, sizeof path, "%s/results.csv", out_dir);
-            f = fopen(path, "w");
-            if (f) {
-                fprintf(f, "task,method,budget,length,depth,correct,total\n");
-                const cJSON *cell;
-                cJSON_ArrayForEach(cell, rows) {
-                    fprintf(f, "%s,%s,%d,%d,%g,%d,%d\n", cJSON_GetObjectItem(cell, "task")->valuestring,
-                            cJSON_GetObjectItem(cell, "method")->valuestring,
-                            (int)cJSON_GetObjectItem(cell, "budget")->valuedouble,
-                            (int)cJSON_GetObjectItem(cell, "length")->valuedouble,
-                            cJSON_GetObjectItem(cell, "depth")->valuedouble,
-                            (int)cJSON_GetObjectItem(cell, "correct")->valuedouble,
-                            (int)cJSON_GetObjectItem(cell, "total")->valuedouble);
-                }
-                fclose(f);
-            }
-        }
-    }
+    if (out_dir && !st) st = write_results(out_dir, serialized, rows);
     cJSON_free(serialized);
     cJSON_Delete(root);
 done:

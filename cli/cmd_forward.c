@@ -7,6 +7,7 @@
 #include "model/forward.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/safe_write.h"
 
 static void usage(void) {
     printf("usage: maskkv forward -m MODEL --ids \"1 2 3\" [--positions all|i,j,...] --logits-out FILE\n"
@@ -46,13 +47,15 @@ mkv_status cmd_forward(int argc, char **argv) {
     if (!ids_text) return mkv_fail(MKV_ERR_USAGE, "--ids is required");
     if (!out_path) return mkv_fail(MKV_ERR_USAGE, "--logits-out FILE is required");
 
+    const char *inputs[] = {model_path};
+    if (mkv_output_check(out_path, inputs, 1)) return mkv_last_status();
+
     int32_t *ids = NULL, *positions = NULL, *rows = NULL;
     int n = 0, n_positions = 0;
     mkv_model *model = NULL;
     float *logits = NULL;
     mkv_workspace ws = {0};
     mkv_kv_store store = {0};
-    FILE *out = NULL;
     mkv_status st = MKV_OK;
     if (!mkv_parse_id_list("--ids", ids_text, &ids, &n)) return mkv_last_status();
     if ((st = mkv_model_load(model_path, &model)) != MKV_OK) goto done;
@@ -90,18 +93,7 @@ mkv_status cmd_forward(int argc, char **argv) {
     double start = mkv_now_seconds();
     if ((st = mkv_forward(model, &ws, &store, ids, rows, n, NULL, positions, n_positions, logits)) != MKV_OK) goto done;
     double seconds = mkv_now_seconds() - start;
-    out = fopen(out_path, "wb");
-    if (!out) {
-        st = mkv_fail(MKV_ERR_IO, "%s: cannot open for writing", out_path);
-        goto done;
-    }
-    size_t count = (size_t)n_positions * hp->n_vocab;
-    if (fwrite(logits, sizeof(float), count, out) != count || fclose(out) != 0) {
-        out = NULL;
-        st = mkv_fail(MKV_ERR_IO, "%s: write failed", out_path);
-        goto done;
-    }
-    out = NULL;
+    if ((st = mkv_safe_write_all(out_path, logits, (size_t)n_positions * hp->n_vocab * sizeof(float))) != MKV_OK) goto done;
     const float *last = logits + (size_t)(n_positions - 1) * hp->n_vocab;
     int argmax = 0;
     for (int v = 1; v < hp->n_vocab; v++)
@@ -115,7 +107,6 @@ nomem:
 fail:
     st = mkv_last_status();
 done:
-    if (out) fclose(out);
     mkv_free(logits);
     mkv_kv_store_free(&store);
     mkv_workspace_free(&ws);

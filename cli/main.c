@@ -1,9 +1,11 @@
 /* `maskkv` — the command-line entry point: dispatches to a sub-command and
  * turns a failure into one line on stderr and a non-zero exit code. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "util/safe_write.h"
 
 static const mkv_command commands[] = {
     {"info", cmd_info, "describe a model (.gguf file or HF directory)"},
@@ -23,7 +25,29 @@ static void usage(FILE *out) {
     fprintf(out, "\n`maskkv <command> --help` describes a command's options.\n");
 }
 
+/* A command killed by SIGINT/SIGTERM/SIGHUP leaves no temporary output file
+ * behind (the target itself is only ever replaced by a complete file). */
+static void remove_temps_and_die(int sig) {
+    mkv_safe_remove_temps_signal_safe();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signal_handlers(void) {
+    static const int fatal[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction sa = {0};
+        sa.sa_handler = remove_temps_and_die;
+        sigemptyset(&sa.sa_mask);
+        sigaction(fatal[i], &sa, NULL);
+    }
+    /* Past `ulimit -f` a write then fails with EFBIG and is reported (and the
+     * temporary file removed) instead of the process dying of SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char **argv) {
+    install_signal_handlers();
     if (argc < 2) {
         usage(stderr);
         return MKV_ERR_USAGE;

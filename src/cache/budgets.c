@@ -4,7 +4,12 @@
 #include <stdbool.h>
 
 /* floor that keeps integers computed in floating point (see budgets.h). */
-static long floor_tol(double x) { return (long)floor(x + 1e-9); }
+static long floor_tol(double x) {
+    double f = floor(x + 1e-9);
+    if (!(f > -1e15)) return f != f ? 0 : -1000000000000000L; /* NaN -> 0; never an out-of-range cast */
+    if (f > 1e15) return 1000000000000000L;
+    return (long)f;
+}
 
 /* Python's // on integers (PyramidKV's code). */
 static long floor_div(long a, long b) {
@@ -110,7 +115,10 @@ void mkv_layers_squeeze(int budget, const double *importance, int n_layers, doub
     }
     int group[MKV_BUDGETS_MAX_LAYERS];
     double finite[MKV_BUDGETS_MAX_LAYERS] = {0};
-    for (int l = 0; l < n_layers; l++) finite[l] = isfinite(importance[l]) ? importance[l] : 0;
+    double largest = 0; /* k-means is scale-free: scaled so that no sum of squares overflows */
+    for (int l = 0; l < n_layers; l++)
+        if (isfinite(importance[l]) && fabs(importance[l]) > largest) largest = fabs(importance[l]);
+    for (int l = 0; l < n_layers; l++) finite[l] = isfinite(importance[l]) && largest > 0 ? importance[l] / largest : 0;
     int n_groups = mkv_kmeans_1d(finite, n_layers, 3, group);
     if (n_groups <= 1) {
         mkv_layers_uniform(budget, n_layers, layer_budget);
@@ -140,11 +148,16 @@ void mkv_layers_boundary(int budget, const double *importance, int n_layers, int
     double k_p = (double)budget * n_layers;
     double k_base = beta * k_p / n_layers;                     /* Eq. 9  */
     double k_imp = k_p - n_layers * k_base;                    /* Eq. 10 */
+    /* Only ratios of importances matter: scaled by the largest first, so
+     * that no finite input overflows the sums (NaN and negatives count 0). */
+    double largest = 0;
+    for (int l = 0; l < n_layers; l++)
+        if (importance[l] > largest && isfinite(importance[l])) largest = importance[l];
     double imp_b = 0, imp_m = 0;
     int n_b = 0, n_m = 0;
     for (int l = 0; l < n_layers; l++) {
         bool boundary = l < boundary_size || l >= n_layers - boundary_size;
-        double imp = importance[l] > 0 ? importance[l] : 0;
+        double imp = importance[l] > 0 && largest > 0 ? (isfinite(importance[l]) ? importance[l] / largest : 1) : 0;
         if (boundary) {
             imp_b += imp;
             n_b++;

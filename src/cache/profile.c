@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/arch.h"
 #include "util/alloc.h"
 #include "util/dtype.h"
 #include "util/fp16.h"
+#include "util/mapped_file.h"
+#include "util/safe_write.h"
 
 #define PROFILE_MAX_BYTES (16u << 20)
 
@@ -83,7 +86,12 @@ mkv_status mkv_profile_init(mkv_profile *p, const mkv_model *model) {
 
 void mkv_profile_add_sample(mkv_profile *p, const double *importance) {
     p->samples++;
-    for (int l = 0; l < p->n_layers; l++) p->layer_importance[l] += (importance[l] - p->layer_importance[l]) / p->samples;
+    for (int l = 0; l < p->n_layers; l++) {
+        /* 1 - mean cos lies in [0, 2]; float rounding may step just outside */
+        double v = importance[l] < 0 ? 0 : importance[l] > MKV_PROFILE_MAX_IMPORTANCE ? MKV_PROFILE_MAX_IMPORTANCE : importance[l];
+        if (!isfinite(importance[l])) v = importance[l];
+        p->layer_importance[l] += (v - p->layer_importance[l]) / p->samples;
+    }
 }
 
 void mkv_profile_free(mkv_profile *p) {
@@ -139,50 +147,31 @@ mkv_status mkv_profile_save(const mkv_profile *p, const char *path) {
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return mkv_fail(MKV_ERR_NOMEM, "%s: out of memory writing the profile", path);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        int err = errno;
-        cJSON_free(text);
-        return mkv_fail(MKV_ERR_IO, "%s: cannot write the profile: %s", path, strerror(err));
-    }
     size_t n = strlen(text);
-    bool ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF;
+    char *with_newline = mkv_malloc(n + 2, "profile text");
+    if (!with_newline) {
+        cJSON_free(text);
+        return mkv_last_status();
+    }
+    memcpy(with_newline, text, n);
+    with_newline[n] = '\n';
     cJSON_free(text);
-    if (fclose(f) != 0) ok = false;
-    if (!ok) return mkv_fail(MKV_ERR_IO, "%s: cannot write the profile: %s", path, strerror(errno));
-    return MKV_OK;
+    mkv_status st = mkv_safe_write_all(path, with_newline, n + 1);
+    mkv_free(with_newline);
+    return st;
 }
 
 /* ------------------------------------------------------------------ load */
 
 static mkv_status read_file(const char *path, char **out, size_t *out_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return mkv_fail(MKV_ERR_IO, "%s: cannot open the profile: %s", path, strerror(errno));
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return mkv_fail(MKV_ERR_IO, "%s: cannot read the profile", path);
-    }
-    if ((unsigned long)size > PROFILE_MAX_BYTES) {
-        fclose(f);
+    int fd;
+    struct stat st;
+    mkv_status status = mkv_open_regular(path, &fd, &st);
+    if (status) return status;
+    close(fd);
+    if ((unsigned long long)st.st_size > PROFILE_MAX_BYTES)
         return mkv_fail(MKV_ERR_FORMAT, "%s: not a maskkv profile (larger than %u bytes)", path, PROFILE_MAX_BYTES);
-    }
-    char *buffer = mkv_malloc((size_t)size + 1, "profile file");
-    if (!buffer) {
-        fclose(f);
-        return mkv_last_status();
-    }
-    size_t n = fread(buffer, 1, (size_t)size, f);
-    bool failed = ferror(f) || n != (size_t)size;
-    fclose(f);
-    if (failed) {
-        mkv_free(buffer);
-        return mkv_fail(MKV_ERR_IO, "%s: cannot read the profile", path);
-    }
-    buffer[n] = '\0';
-    *out = buffer;
-    *out_len = n;
-    return MKV_OK;
+    return mkv_read_text_file(path, PROFILE_MAX_BYTES, out, out_len);
 }
 
 /* A JSON integer within [lo, hi]. */
@@ -234,6 +223,10 @@ static mkv_status parse(const char *path, const cJSON *root, mkv_profile *p) {
     cJSON_ArrayForEach(item, importance) {
         if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
             return mkv_fail(MKV_ERR_FORMAT, "%s: malformed profile: layer_importance[%d] is not a finite number", path, l);
+        if (!(item->valuedouble >= 0 && item->valuedouble <= MKV_PROFILE_MAX_IMPORTANCE))
+            return mkv_fail(MKV_ERR_FORMAT,
+                            "%s: malformed profile: layer_importance[%d] is %g, outside [0, 2] (1 - mean cosine similarity)", path,
+                            l, item->valuedouble);
         p->layer_importance[l++] = item->valuedouble;
     }
     if (!get_int(root, "samples", 1, 1 << 30, &p->samples))

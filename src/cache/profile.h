@@ -28,6 +28,8 @@
 
 #define MKV_PROFILE_FORMAT "maskkv-profile"
 #define MKV_PROFILE_VERSION 1
+/* I(l) = 1 - mean cos(h_in, h_out) lies in [0, 2]; a profile outside is refused. */
+#define MKV_PROFILE_MAX_IMPORTANCE 2.0
 
 typedef struct {
     char arch[32];

@@ -9,6 +9,7 @@
 
 #include "util/alloc.h"
 #include "util/dtype.h"
+#include "util/safe_write.h"
 
 typedef struct {
     char name[128];
@@ -26,7 +27,8 @@ typedef struct {
 
 struct mkv_gguf_writer {
     char *path;
-    FILE *file;
+    FILE *file;        /* out.file while open */
+    mkv_safe_file out; /* temporary file renamed over `path` by finish */
     uint32_t alignment;
     bool header_written;
     bool failed;
@@ -83,13 +85,13 @@ mkv_status mkv_gguf_writer_open(const char *path, mkv_gguf_writer **out) {
         return mkv_last_status();
     }
     memcpy(w->path, path, len + 1);
-    w->file = fopen(path, "wb");
-    if (!w->file) {
-        mkv_status st = mkv_fail(MKV_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    mkv_status st = mkv_safe_open(&w->out, path);
+    if (st) {
         mkv_free(w->path);
         mkv_free(w);
         return st;
     }
+    w->file = w->out.file;
     w->alignment = 32;
     *out = w;
     return MKV_OK;
@@ -106,8 +108,7 @@ static void writer_free(mkv_gguf_writer *w) {
 
 void mkv_gguf_writer_abort(mkv_gguf_writer *w) {
     if (!w) return;
-    if (w->file) fclose(w->file);
-    remove(w->path);
+    mkv_safe_abort(&w->out); /* removes only the temporary file */
     writer_free(w);
 }
 
@@ -285,7 +286,7 @@ static mkv_status file_put(mkv_gguf_writer *w, const void *data, size_t n) {
     if (w->failed) return mkv_fail(MKV_ERR_IO, "%s: an earlier write failed", w->path);
     if (n && fwrite(data, 1, n, w->file) != n) {
         w->failed = true;
-        return mkv_fail(MKV_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+        return mkv_fail(MKV_ERR_IO, "%s: write failed: %s (the file is unchanged)", w->path, strerror(errno));
     }
     return MKV_OK;
 }
@@ -358,14 +359,8 @@ mkv_status mkv_gguf_writer_finish(mkv_gguf_writer *w) {
         mkv_gguf_writer_abort(w);
         return st;
     }
-    int flush_failed = fflush(w->file) != 0 || ferror(w->file);
-    int e = errno;
-    int close_failed = fclose(w->file) != 0;
     w->file = NULL;
-    if (flush_failed || close_failed) {
-        st = mkv_fail(MKV_ERR_IO, "%s: write failed: %s", w->path, strerror(flush_failed ? e : errno));
-        remove(w->path);
-    }
+    st = mkv_safe_commit(&w->out);
     writer_free(w);
     return st;
 }

@@ -21,7 +21,9 @@
 
 typedef struct mkv_gguf_writer mkv_gguf_writer;
 
-/* Creates (truncates) the file at once, so that an unwritable path fails early. */
+/* Creates the temporary file beside `path` at once (util/safe_write.h), so
+ * that an unwritable directory fails early; `path` itself is replaced only by
+ * a successful finish. */
 mkv_status mkv_gguf_writer_open(const char *path, mkv_gguf_writer **out);
 /* Data alignment, a power of two (default 32). A value other than 32 also
  * writes general.alignment (uint32), as gguf-py does. Before any tensor info. */
@@ -69,7 +71,7 @@ mkv_status mkv_gguf_writer_write_tensor(mkv_gguf_writer *w, const void *data, si
 /* Checks every tensor was written, closes the file and frees the writer
  * (also on failure). */
 mkv_status mkv_gguf_writer_finish(mkv_gguf_writer *w);
-/* Closes and removes the partial file, frees the writer. NULL is a no-op. */
+/* Removes the temporary file (never `path`), frees the writer. NULL is a no-op. */
 void mkv_gguf_writer_abort(mkv_gguf_writer *w);
 
 #endif

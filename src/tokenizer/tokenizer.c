@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tokenizer/tokenizer_internal.h"
 #include "tokenizer/unicode_tables.h"
 #include "util/alloc.h"
+#include "util/mapped_file.h"
 
 /* ------------------------------------------------------------ hashing */
 
@@ -581,11 +583,13 @@ mkv_status mkv_tokenizer_load(const char *path, mkv_tokenizer **out) {
         if (stat(json_path, &js) != 0) return mkv_fail(MKV_ERR_IO, "%s: no tokenizer.json in this directory", path);
         return mkv_tokenizer_load_json(json_path, out);
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) return mkv_fail(MKV_ERR_IO, "%s: cannot open", path);
+    int fd;
+    struct stat fst;
+    mkv_status opened = mkv_open_regular(path, &fd, &fst);
+    if (opened) return opened;
     char magic[4] = {0};
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
+    ssize_t got = read(fd, magic, 4);
+    close(fd);
     if (got == 4 && memcmp(magic, "GGUF", 4) == 0) {
         mkv_gguf *gguf;
         mkv_status s = mkv_gguf_open(path, &gguf);

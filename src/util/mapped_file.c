@@ -11,21 +11,34 @@
 
 #include "util/alloc.h"
 
-mkv_status mkv_map_file(const char *path, mkv_mapped_file *out) {
-    out->data = NULL;
-    out->size = 0;
-    int fd = open(path, O_RDONLY);
+mkv_status mkv_open_regular(const char *path, int *out_fd, struct stat *out_st) {
+    *out_fd = -1;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
+     * refused below. A regular file ignores the flag. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return mkv_fail(MKV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, out_st) != 0) {
         int e = errno;
         close(fd);
         return mkv_fail(MKV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(out_st->st_mode)) {
         close(fd);
         return mkv_fail(MKV_ERR_IO, "%s: not a regular file", path);
     }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    *out_fd = fd;
+    return MKV_OK;
+}
+
+mkv_status mkv_map_file(const char *path, mkv_mapped_file *out) {
+    out->data = NULL;
+    out->size = 0;
+    int fd;
+    struct stat st;
+    mkv_status status = mkv_open_regular(path, &fd, &st);
+    if (status) return status;
     if (st.st_size == 0) {
         close(fd);
         return mkv_fail(MKV_ERR_FORMAT, "%s: file is empty", path);
@@ -48,12 +61,15 @@ void mkv_unmap_file(mkv_mapped_file *file) {
 mkv_status mkv_read_text_file(const char *path, size_t max_bytes, char **out_text, size_t *out_len) {
     *out_text = NULL;
     if (out_len) *out_len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return mkv_fail(MKV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return mkv_fail(MKV_ERR_IO, "%s: not a regular file", path);
+    mkv_status status = mkv_open_regular(path, &fd, &st);
+    if (status) return status;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return mkv_fail(MKV_ERR_IO, "%s: cannot open: %s", path, strerror(e));
     }
     if ((size_t)st.st_size > max_bytes) {
         fclose(f);

@@ -34,7 +34,7 @@ expect_fail 3 "cannot open" convert -i tests/models/no-such-dir -o "$tmp_gguf_di
 expect_fail 3 "not a directory" convert -i tests/models/llada-tiny-f32.gguf -o "$tmp_gguf_dir/x.gguf"
 expect_fail 3 "no-config/config.json: cannot open" convert -i $F/no-config -o "$tmp_gguf_dir/x.gguf"
 expect_fail 5 "unknown architecture" convert -i $F/unknown-arch -o "$tmp_gguf_dir/x.gguf"
-expect_fail 3 "cannot create" convert -i $L -o /nonexistent-dir/x.gguf
+expect_fail 3 "cannot open for writing" convert -i $L -o /nonexistent-dir/x.gguf
 # convert: success, and the result loads with the same hyper-parameters
 expect_ok "wrote $tmp_gguf_dir/llada.gguf (q8_0)" convert -i $L -o "$tmp_gguf_dir/llada.gguf" --type q8_0
 expect_ok '"dtypes":{"f32":5,"q8_0":16}' info -m "$tmp_gguf_dir/llada.gguf" --json
