@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,31 @@ const char *mkv_arg_value(int argc, char **argv, int *i) {
     return argv[*i];
 }
 
+const char *mkv_arg_next(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) return NULL;
+    *i += 1;
+    return argv[*i];
+}
+
+mkv_status mkv_arg_missing(const char *flag) { return mkv_fail(MKV_ERR_USAGE, "%s needs a value", flag); }
+
+static bool is_integer_text(const char *text) {
+    const char *p = text + (*text == '-' || *text == '+');
+    if (!*p) return false;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9') return false;
+    return true;
+}
+
 bool mkv_parse_long(const char *flag, const char *text, long min, long max, long *out) {
+    if (!text) return mkv_arg_missing(flag), false;
     char *end = NULL;
     errno = 0;
     long v = strtol(text, &end, 10);
+    if (errno == ERANGE && is_integer_text(text)) {
+        mkv_fail(MKV_ERR_USAGE, "%s: %s is out of range [%ld, %ld]", flag, text, min, max);
+        return false;
+    }
     if (errno || end == text || *end != '\0') {
         mkv_fail(MKV_ERR_USAGE, "%s: '%s' is not an integer", flag, text);
         return false;
@@ -40,7 +62,24 @@ bool mkv_parse_int(const char *flag, const char *text, int min, int max, int *ou
     return true;
 }
 
+bool mkv_parse_u64(const char *flag, const char *text, uint64_t *out) {
+    if (!text) return mkv_arg_missing(flag), false;
+    if (!is_integer_text(text) || text[0] == '+') {
+        mkv_fail(MKV_ERR_USAGE, "%s: '%s' is not an integer", flag, text);
+        return false;
+    }
+    errno = 0;
+    unsigned long long v = text[0] == '-' ? 0 : strtoull(text, NULL, 10);
+    if (text[0] == '-' || errno == ERANGE) {
+        mkv_fail(MKV_ERR_USAGE, "%s: %s is out of range [0, %llu]", flag, text, (unsigned long long)UINT64_MAX);
+        return false;
+    }
+    *out = (uint64_t)v;
+    return true;
+}
+
 bool mkv_parse_float(const char *flag, const char *text, double min, double max, double *out) {
+    if (!text) return mkv_arg_missing(flag), false;
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
@@ -57,6 +96,7 @@ bool mkv_parse_float(const char *flag, const char *text, double min, double max,
 }
 
 bool mkv_parse_bytes(const char *flag, const char *text, size_t *out) {
+    if (!text) return mkv_arg_missing(flag), false;
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
@@ -80,6 +120,7 @@ bool mkv_parse_bytes(const char *flag, const char *text, size_t *out) {
 bool mkv_parse_id_list(const char *flag, const char *text, int32_t **out_ids, int *out_n) {
     *out_ids = NULL;
     *out_n = 0;
+    if (!text) return mkv_arg_missing(flag), false;
     size_t cap = strlen(text) / 2 + 1;
     int32_t *ids = mkv_malloc(cap * sizeof *ids, "token id list");
     if (!ids) return false;

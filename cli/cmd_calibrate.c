@@ -37,8 +37,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
             chat = true;
             continue;
         }
-        const char *v = mkv_arg_value(argc, argv, &i);
-        if (!v) return MKV_ERR_USAGE;
+        const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) calib_path = v;
         else if (!strcmp(a, "--ids-file")) calib_path = v, ids_per_line = true;
@@ -48,6 +47,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_apply_threads(v)) return MKV_ERR_USAGE; }
         else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv calibrate --help)", a);
+        if (!v) return mkv_arg_missing(a);
     }
     if (!model_path || !calib_path || !out_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL, -f CALIB.txt and -o PROFILE are required");
 

@@ -245,9 +245,7 @@ mkv_status cmd_eval(int argc, char **argv) {
             return MKV_OK;
         }
         if (!strcmp(a, "--json")) { json = true; continue; }
-        const char *v = mkv_arg_value(argc, argv, &i);
-        if (!v) return MKV_ERR_USAGE;
-        long seed;
+        const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "--data")) data_dir = v;
         else if (!strcmp(a, "--out")) out_dir = v;
@@ -258,7 +256,7 @@ mkv_status cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--budgets")) budgets_text = v;
         else if (!strcmp(a, "--depths")) depths_text = v;
         else if (!strcmp(a, "--samples")) { if (!mkv_parse_int(a, v, 1, 100000, &samples)) return MKV_ERR_USAGE; }
-        else if (!strcmp(a, "--seed")) { if (!mkv_parse_long(a, v, 0, __LONG_MAX__, &seed)) return MKV_ERR_USAGE; base.seed = (uint64_t)seed; }
+        else if (!strcmp(a, "--seed")) { if (!mkv_parse_u64(a, v, &base.seed)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 16, &base.gen_len)) return MKV_ERR_USAGE; base.block_len = base.gen_len; base.steps = base.gen_len; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 1, 1 << 16, &base.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--prompt-refresh")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &base.cache.prompt_refresh)) return MKV_ERR_USAGE; }
@@ -266,6 +264,7 @@ mkv_status cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--transfer-ratio")) { if (!mkv_parse_float(a, v, 0, 1, &base.cache.transfer_ratio)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_apply_threads(v)) return MKV_ERR_USAGE; }
         else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv eval --help)", a);
+        if (!v) return mkv_arg_missing(a);
     }
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
     name_list tasks, methods;

@@ -29,8 +29,7 @@ mkv_status cmd_forward(int argc, char **argv) {
             check_weights = true;
             continue;
         }
-        const char *v = mkv_arg_value(argc, argv, &i);
-        if (!v) return MKV_ERR_USAGE;
+        const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--positions")) positions_text = v;
@@ -42,6 +41,7 @@ mkv_status cmd_forward(int argc, char **argv) {
             if (!mkv_parse_bytes(a, v, &bytes)) return MKV_ERR_USAGE;
             mkv_alloc_set_limit(bytes);
         } else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv forward --help)", a);
+        if (!v) return mkv_arg_missing(a);
     }
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
     if (!ids_text) return mkv_fail(MKV_ERR_USAGE, "--ids is required");

@@ -70,6 +70,7 @@ static void show_progress(void *ctx, int step, int total, const int32_t *tokens,
 }
 
 static bool parse_choice(const char *flag, const char *value, const char *const *names, int n, int *out) {
+    if (!value) return mkv_arg_missing(flag), false;
     for (int i = 0; i < n; i++)
         if (names[i] && !strcmp(value, names[i])) {
             *out = i;
@@ -129,7 +130,7 @@ mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
     const char *ids_file = NULL, *answer_prefix = NULL;
     const char *cache_name = "none";
-    bool chat = false, json = false, visual = false;
+    bool chat = false, json = false, visual = false, note_online = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
     mkv_gen_params p;
     mkv_gen_params_defaults(&p);
@@ -150,10 +151,8 @@ mkv_status cmd_generate(int argc, char **argv) {
         if (!strcmp(a, "--visual")) { visual = true; continue; }
         if (!strcmp(a, "--no-eos")) { p.forbid_eos = true; continue; }
         if (!strcmp(a, "--no-eot")) { p.forbid_eot = true; continue; }
-        const char *v = mkv_arg_value(argc, argv, &i);
-        if (!v) return MKV_ERR_USAGE;
+        const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
         double f;
-        long n;
         int choice;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt_text = v;
@@ -177,7 +176,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--eps")) { if (!mkv_parse_float(a, v, 1e-9, 0.999, &p.eps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--cfg")) { if (!mkv_parse_float(a, v, 0, 100, &p.cfg)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--threshold")) { if (!mkv_parse_float(a, v, 0, 0.999999, &p.threshold)) return MKV_ERR_USAGE; }
-        else if (!strcmp(a, "--seed")) { if (!mkv_parse_long(a, v, 0, __LONG_MAX__, &n)) return MKV_ERR_USAGE; p.seed = (uint64_t)n; }
+        else if (!strcmp(a, "--seed")) { if (!mkv_parse_u64(a, v, &p.seed)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--cache")) cache_name = v;
         else if (!strcmp(a, "--prompt-refresh")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &overrides.prompt_refresh)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--response-refresh")) { if (!mkv_parse_int(a, v, 1, 1 << 30, &overrides.response_refresh)) return MKV_ERR_USAGE; }
@@ -198,6 +197,7 @@ mkv_status cmd_generate(int argc, char **argv) {
             if (!mkv_parse_bytes(a, v, &bytes)) return MKV_ERR_USAGE;
             mkv_alloc_set_limit(bytes);
         } else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv generate --help)", a);
+        if (!v) return mkv_arg_missing(a);
         (void)f;
     }
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
@@ -286,11 +286,13 @@ mkv_status cmd_generate(int argc, char **argv) {
             goto done;
         }
     }
+    /* parameters first: a refused request prints its error and nothing else */
+    if ((st = mkv_gen_validate(model, &p, n_prompt)) != MKV_OK) goto done;
     if (p.cache.mode == MKV_CACHE_EVICT && e->layer_alloc == MKV_LAYERS_BOUNDARY && !profile_path) {
         if (mkv_default_profile_path(model_path, default_profile, sizeof default_profile)) profile_path = default_profile;
         else {
             e->layer_alloc = MKV_LAYERS_BOUNDARY_ONLINE;
-            if (!json) fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n", default_profile);
+            note_online = !json; /* printed once the request has run: an error stays one line */
         }
     }
     if (profile_path) {
@@ -302,6 +304,9 @@ mkv_status cmd_generate(int argc, char **argv) {
     p.on_step_ctx = &progress;
     if ((st = mkv_generate(model, prompt, n_prompt, &p, &result)) != MKV_OK) goto done;
     if (progress.progress) fprintf(stderr, visual ? "\n\n\n" : "\n");
+    if (note_online)
+        fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n",
+                default_profile);
     int answer_len = mkv_answer_length(model, result.tokens + n_prompt, p.gen_len);
     if (tok && (st = mkv_detokenize(tok, result.tokens + n_prompt, answer_len, &answer_text, NULL)) != MKV_OK) goto done;
     if (json) {

@@ -271,9 +271,10 @@ static void free_names(char **names, int n) {
     mkv_free(names);
 }
 
+/* Appends a copy of `name`; sort_unique_names then sorts and drops repeats
+ * (O(n log n) for an index naming 200k shards). */
 static mkv_status add_name(char ***names, int *n, int *cap, const char *name) {
-    for (int i = 0; i < *n; i++)
-        if (strcmp((*names)[i], name) == 0) return MKV_OK;
+    if (*n == INT32_MAX) return mkv_fail(MKV_ERR_FORMAT, "too many shard names");
     if (*n == *cap) {
         int c = *cap ? *cap * 2 : 8;
         char **p = mkv_realloc(*names, (size_t)c * sizeof *p, "safetensors shard list");
@@ -285,6 +286,19 @@ static mkv_status add_name(char ***names, int *n, int *cap, const char *name) {
     if (!copy) return mkv_last_status();
     (*names)[(*n)++] = copy;
     return MKV_OK;
+}
+
+static void sort_unique_names(char **names, int *n) {
+    qsort(names, (size_t)*n, sizeof *names, string_ptr_compare);
+    int kept = 0;
+    for (int i = 0; i < *n; i++) {
+        if (kept > 0 && strcmp(names[kept - 1], names[i]) == 0) {
+            mkv_free(names[i]);
+            continue;
+        }
+        names[kept++] = names[i];
+    }
+    *n = kept;
 }
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -320,8 +334,8 @@ static mkv_status index_shards(const char *index_path, cJSON **out_map_root, cha
         status = add_name(names, n, &cap, file);
         if (status) break;
     }
+    if (!status) sort_unique_names(*names, n); /* as llama.cpp: sorted(set(...)) */
     if (!status && *n == 0) status = mkv_fail(MKV_ERR_FORMAT, "%s: weight_map is empty", index_path);
-    if (!status) qsort(*names, (size_t)*n, sizeof **names, string_ptr_compare); /* as llama.cpp: sorted(set(...)) */
     if (status) {
         cJSON_Delete(root);
         return status;
@@ -343,37 +357,67 @@ static mkv_status glob_shards(const char *dir, char ***names, int *n) {
     }
     closedir(d);
     if (!status && *n == 0) status = mkv_fail(MKV_ERR_IO, "%s: no model*.safetensors files in the directory", dir);
-    if (!status) qsort(*names, (size_t)*n, sizeof **names, string_ptr_compare);
+    if (!status) sort_unique_names(*names, n);
     return status;
 }
 
+typedef struct {
+    const char *name;
+    int file;
+} named_tensor;
+
+static int named_tensor_compare(const void *a, const void *b) {
+    const named_tensor *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->file > y->file) - (x->file < y->file);
+}
+
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* The shard whose file name is `name` (the files are in sorted name order). */
+static const mkv_safetensors *shard_by_name(const mkv_safetensors_set *set, const char *name) {
+    int lo = 0, hi = set->n_files - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(base_name(set->files[mid]->name), name);
+        if (c == 0) return set->files[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return NULL;
+}
+
 static mkv_status check_set(const char *dir, mkv_safetensors_set *set, const cJSON *index_root) {
-    /* The same tensor in two shards would make the checkpoint ambiguous. */
+    /* The same tensor in two shards would make the checkpoint ambiguous
+     * (all names sorted once: linear in the tensor count, not quadratic). */
+    int64_t n_total = 0;
+    for (int i = 0; i < set->n_files; i++) n_total += set->files[i]->n_tensors;
+    named_tensor *all = mkv_malloc((size_t)(n_total ? n_total : 1) * sizeof *all, "safetensors tensor names");
+    if (!all) return mkv_last_status();
+    int64_t k = 0;
     for (int i = 0; i < set->n_files; i++)
-        for (int64_t k = 0; k < set->files[i]->n_tensors; k++) {
-            const char *name = set->files[i]->tensors[k].name;
-            for (int j = i + 1; j < set->n_files; j++)
-                if (mkv_safetensors_find(set->files[j], name))
-                    return mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' is in both %s and %s", dir, name,
-                                    set->files[i]->name, set->files[j]->name);
-        }
-    if (!index_root) return MKV_OK;
+        for (int64_t t = 0; t < set->files[i]->n_tensors; t++) all[k++] = (named_tensor){set->files[i]->tensors[t].name, i};
+    qsort(all, (size_t)n_total, sizeof *all, named_tensor_compare);
+    mkv_status st = MKV_OK;
+    for (int64_t i = 1; i < n_total && !st; i++)
+        if (strcmp(all[i - 1].name, all[i].name) == 0)
+            st = mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' is in both %s and %s", dir, all[i].name, set->files[all[i - 1].file]->name,
+                          set->files[all[i].file]->name);
+    mkv_free(all);
+    if (st || !index_root) return st;
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(index_root, "weight_map");
     int64_t n_mapped = 0;
     const cJSON *entry;
     cJSON_ArrayForEach(entry, map) {
         n_mapped++;
-        for (int i = 0; i < set->n_files; i++) {
-            const char *base = strrchr(set->files[i]->name, '/');
-            base = base ? base + 1 : set->files[i]->name;
-            if (strcmp(base, entry->valuestring) != 0) continue;
-            if (!mkv_safetensors_find(set->files[i], entry->string))
-                return mkv_fail(MKV_ERR_FORMAT, "%s/model.safetensors.index.json: tensor '%s' is not in %s", dir,
-                                entry->string, entry->valuestring);
-        }
+        const mkv_safetensors *shard = shard_by_name(set, entry->valuestring);
+        if (shard && !mkv_safetensors_find(shard, entry->string))
+            return mkv_fail(MKV_ERR_FORMAT, "%s/model.safetensors.index.json: tensor '%s' is not in %s", dir, entry->string,
+                            entry->valuestring);
     }
-    int64_t n_total = 0;
-    for (int i = 0; i < set->n_files; i++) n_total += set->files[i]->n_tensors;
     if (n_total != n_mapped)
         return mkv_fail(MKV_ERR_FORMAT, "%s/model.safetensors.index.json: weight_map lists %lld tensors but the shards hold %lld",
                         dir, (long long)n_mapped, (long long)n_total);

@@ -1,6 +1,7 @@
 #include "generate/generate.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -89,13 +90,37 @@ static mkv_forward_timing engines_timing(const gen_state *g) {
     return t;
 }
 
+/* A NaN or infinite logit would be sampled as garbage (argmax of NaNs):
+ * refused, naming the first non-finite weight when there is one (the scan
+ * runs only on this failure path). */
+static mkv_status check_finite(const gen_state *g, const float *logits, int n_cand) {
+    size_t V = (size_t)g->model->hp.n_vocab, n = (size_t)n_cand * V;
+    size_t bad = n;
+#pragma omp parallel for reduction(min : bad) schedule(static)
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(logits[i]) && i < bad) bad = i;
+    if (bad == n) return MKV_OK;
+    int position = g->candidates[bad / V];
+    mkv_status weights = mkv_model_check_weights(g->model);
+    if (weights != MKV_OK && weights != MKV_ERR_NOMEM) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", mkv_last_error());
+        return mkv_fail(MKV_ERR_FORMAT, "non-finite logits at step %d (position %d): %s", g->step, position, why);
+    }
+    return mkv_fail(MKV_ERR_FORMAT,
+                    "non-finite logits at step %d (position %d, token %zu) although every weight is finite: the activations overflow",
+                    g->step, position, bad % V);
+}
+
 /* Logits for the candidates at this step, with classifier-free guidance. */
 static mkv_status step_logits(gen_state *g, int block_start, int n_cand) {
     size_t V = (size_t)g->model->hp.n_vocab;
     mkv_status st = mkv_engine_logits(&g->cond, g->tokens, g->step, block_start, g->candidates, n_cand, g->logits);
+    if (st == MKV_OK) st = check_finite(g, g->logits, n_cand);
     if (st != MKV_OK || !g->has_uncond) return st;
     memcpy(g->uncond_tokens + g->n_prompt, g->tokens + g->n_prompt, (size_t)(g->n_total - g->n_prompt) * sizeof(int32_t));
     st = mkv_engine_logits(&g->uncond, g->uncond_tokens, g->step, block_start, g->candidates, n_cand, g->uncond_logits);
+    if (st == MKV_OK) st = check_finite(g, g->uncond_logits, n_cand);
     if (st != MKV_OK) return st;
     /* generate.py: logits = un + (cfg + 1) * (cond - un) */
     float scale = (float)(g->params->cfg + 1.0);

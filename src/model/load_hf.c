@@ -131,14 +131,12 @@ static mkv_status collect_tensors(mkv_model *model, const mkv_safetensors_set *s
                 *max_block = block;
                 snprintf(max_block_name, name_size, "%s", t->name);
             }
-            if (mkv_model_find_tensor(model, name))
-                return mkv_fail(MKV_ERR_FORMAT, "%s: two tensors map to '%s' (the second is '%s')", model->path, name, t->name);
             mkv_tensor *dst = &model->tensors[model->n_tensors++];
             *dst = *t;
             memcpy(dst->name, name, sizeof name);
         }
     }
-    return MKV_OK;
+    return mkv_model_index_tensors(model); /* and refuses two tensors that map to one name */
 }
 
 mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir) {

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -40,6 +41,7 @@ void mkv_model_free(mkv_model *model) {
     for (int i = 0; i < model->n_owned_buffers; i++) mkv_free(model->owned_buffers[i]);
     mkv_free(model->owned_buffers);
     mkv_free(model->tensors);
+    mkv_free(model->tensor_by_name);
     mkv_free(model->layers);
     mkv_free(model->chat_template);
     mkv_free(model);
@@ -50,9 +52,43 @@ const mkv_tokenizer *mkv_model_tokenizer(const mkv_model *model) { return model-
 
 /* ------------------------------------------------------------ accessors */
 
+static int compare_tensor_names(const void *a, const void *b, void *ctx) {
+    const mkv_tensor *tensors = ctx;
+    int c = strcmp(tensors[*(const int *)a].name, tensors[*(const int *)b].name);
+    return c ? c : (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+mkv_status mkv_model_index_tensors(mkv_model *model) {
+    mkv_free(model->tensor_by_name);
+    model->tensor_by_name = NULL;
+    int *order = mkv_malloc((size_t)(model->n_tensors ? model->n_tensors : 1) * sizeof *order, "tensor name index");
+    if (!order) return mkv_last_status();
+    for (int i = 0; i < model->n_tensors; i++) order[i] = i;
+    qsort_r(order, (size_t)model->n_tensors, sizeof *order, compare_tensor_names, model->tensors);
+    for (int i = 1; i < model->n_tensors; i++)
+        if (strcmp(model->tensors[order[i - 1]].name, model->tensors[order[i]].name) == 0) {
+            mkv_free(order);
+            return mkv_fail(MKV_ERR_FORMAT, "%s: two tensors map to '%s'", model->path, model->tensors[order[i]].name);
+        }
+    model->tensor_by_name = order;
+    return MKV_OK;
+}
+
 const mkv_tensor *mkv_model_find_tensor(const mkv_model *model, const char *name) {
-    for (int i = 0; i < model->n_tensors; i++)
-        if (strcmp(model->tensors[i].name, name) == 0) return &model->tensors[i];
+    if (!model->tensor_by_name) {
+        for (int i = 0; i < model->n_tensors; i++)
+            if (strcmp(model->tensors[i].name, name) == 0) return &model->tensors[i];
+        return NULL;
+    }
+    int lo = 0, hi = model->n_tensors - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const mkv_tensor *t = &model->tensors[model->tensor_by_name[mid]];
+        int c = strcmp(t->name, name);
+        if (c == 0) return t;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
     return NULL;
 }
 
@@ -182,6 +218,7 @@ static mkv_status check_hparams(const mkv_model *model) {
 mkv_status mkv_model_bind_weights(mkv_model *model) {
     mkv_status st = check_hparams(model);
     if (st) return st;
+    if (!model->tensor_by_name && (st = mkv_model_index_tensors(model))) return st;
     mkv_hparams *hp = &model->hp;
     const int64_t d = hp->d_model, q_dim = (int64_t)hp->n_heads * hp->head_dim, kv_dim = (int64_t)hp->n_kv_heads * hp->head_dim;
     const int64_t ff = hp->d_ff, vocab = hp->n_vocab;

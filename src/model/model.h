@@ -28,6 +28,7 @@ struct mkv_model {
 
     mkv_tensor *tensors;                /* every tensor of the file(s), GGUF names */
     int n_tensors;
+    int *tensor_by_name;                /* indices into tensors, sorted by name (lookup) */
     const mkv_tensor *tok_embd;         /* [d_model, n_vocab] (ne order)   */
     const mkv_tensor *output_norm;      /* [d_model]                       */
     const mkv_tensor *output;           /* LM head [d_model -> n_vocab]    */
@@ -42,7 +43,11 @@ struct mkv_model {
     int n_owned_buffers;
 };
 
-/* Looks a tensor up by its GGUF name ("blk.3.attn_q.weight"); NULL if absent. */
+/* Sorts the tensor names for lookup (once the list is complete); two
+ * tensors of one name are an error (MKV_ERR_FORMAT). */
+mkv_status mkv_model_index_tensors(mkv_model *model);
+/* Looks a tensor up by its GGUF name ("blk.3.attn_q.weight"); NULL if absent.
+ * O(log n) once indexed (linear before). */
 const mkv_tensor *mkv_model_find_tensor(const mkv_model *model, const char *name);
 
 /* Total parameter count and bytes of tensor data. */

@@ -44,6 +44,7 @@ typedef struct {
     pcre2_match_data *match_data;
     pcre2_match_context *match_context;
     pcre2_jit_stack *jit_stack;
+    uint32_t match_limit;      /* PCRE2 match steps allowed, from the text length */
 
     piece *pieces, *pieces_next;
     size_t n_pieces, cap_pieces, n_next, cap_next;
@@ -115,8 +116,12 @@ static int next_match(encoder *e, const pcre2_code *re, const char *s, size_t n,
         if (rc < 0) {
             PCRE2_UCHAR message[160];
             pcre2_get_error_message(rc, message, sizeof message);
-            mkv_fail(rc == PCRE2_ERROR_NOMEMORY ? MKV_ERR_NOMEM : MKV_ERR_INPUT, "%s: pre-tokenizer regex failed: %s",
-                     e->tok->name, (const char *)message);
+            if (rc == PCRE2_ERROR_MATCHLIMIT)
+                mkv_fail(MKV_ERR_INPUT, "%s: pre-tokenizer regex failed: match limit exceeded (%u steps for %zu bytes of text)",
+                         e->tok->name, e->match_limit, n);
+            else
+                mkv_fail(rc == PCRE2_ERROR_NOMEMORY ? MKV_ERR_NOMEM : MKV_ERR_INPUT, "%s: pre-tokenizer regex failed: %s",
+                         e->tok->name, (const char *)message);
             return -1;
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->match_data);
@@ -716,6 +721,12 @@ mkv_status mkv_tokenize_ex(const mkv_tokenizer *tok, const char *text, size_t le
      * more than PCRE2's default 32 KiB JIT stack. */
     e.jit_stack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, tok->pcre_context);
     if (e.jit_stack) pcre2_jit_stack_assign(e.match_context, NULL, e.jit_stack);
+    /* PCRE2's default of 10M match steps fails on a 10 MB run of whitespace
+     * (one \s+ match); the limit grows with the text so that the work stays
+     * linear in it while a pathological pattern still cannot run forever. */
+    double limit = 10e6 > 100.0 * (double)len ? 10e6 : 100.0 * (double)len;
+    e.match_limit = limit > 4e9 ? 4000000000u : (uint32_t)limit;
+    pcre2_set_match_limit(e.match_context, e.match_limit);
     if ((st = cache_init(&e))) goto out;
     if ((st = grow((void **)&e.ids, &e.cap_ids, 16, sizeof *e.ids, "token ids"))) goto out;
 

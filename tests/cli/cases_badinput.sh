@@ -126,7 +126,7 @@ expect_fail 2 "--gen-len: 2097152 is out of range" generate -m $bi_M -p "Hi" --g
 expect_fail 2 "--block-len must be at least 1" generate -m $bi_M -p "Hi" --gen-len 8 --block-len 0 --steps 8
 expect_fail 2 "--steps: 'x' is not an integer" generate -m $bi_M -p "Hi" --steps x
 expect_fail 2 "--budget: 'lots' is not an integer" generate -m $bi_M -p "Hi" $bi_G --cache maskkv --budget lots
-expect_fail 2 "--budget: '99999999999999999999' is not an integer" generate -m $bi_M -p "Hi" $bi_G --cache maskkv --budget 99999999999999999999
+expect_fail 2 "--budget: 99999999999999999999 is out of range" generate -m $bi_M -p "Hi" $bi_G --cache maskkv --budget 99999999999999999999
 expect_fail 2 "--threads: -1 is out of range" generate -m $bi_M -p "Hi" $bi_G --threads -1
 expect_fail 2 "--max-memory: '12X' is not a size" generate -m $bi_M -p "Hi" $bi_G --max-memory 12X
 expect_fail 2 "--gen-len needs a value" generate -m $bi_M -p "Hi" --gen-len
