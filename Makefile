@@ -65,7 +65,7 @@ test-python: $(BIN)
 	MASKKV=./$(BIN) python3 tests/python/run_python_tests.py
 
 test-asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-unit test-cli
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
 
 run: $(BIN)
 	@echo "Needle-in-a-haystack: $$(wc -w < $(RUN_PROMPT)) words of filler hide one secret code; MaskKV keeps 64 prompt K/V pairs per head."

@@ -22,6 +22,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from safe_write import write_text  # noqa: E402 (the project's atomic writer)
+
 MODES = ["none", "prefix", "dllm", "maskkv", "pytorch-none", "pytorch-dllm-cache"]
 MIB = 2 ** 20
 
@@ -224,8 +227,7 @@ def main():
     if os.path.exists(kpath):
         with open(kpath) as fp:
             doc = replace_block(doc, "kernels", "```\n" + fp.read().rstrip("\n") + "\n```\n")
-    with open(a.doc, "w") as fp:
-        fp.write(doc)
+    write_text(a.doc, doc)
     for p in plots(rows, a.plots):
         print(f"wrote {p}")
     print(f"wrote {a.doc} ({len(rows)} generation rows)")

@@ -127,7 +127,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         used++;
         fprintf(stderr, "\rcalibrate: %d/%d samples", used, samples);
     }
-    fprintf(stderr, "\n");
+    if (used > 0) fprintf(stderr, "\n");
     if (used == 0) {
         st = mkv_fail(MKV_ERR_INPUT, "%s: no non-empty calibration text", calib_path);
         goto done;

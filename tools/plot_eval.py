@@ -12,6 +12,8 @@ import collections
 import json
 import os
 
+from safe_write import write_text
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -52,8 +54,7 @@ def main():
     table = "\n".join(lines) + "\n"
     print(table)
     if a.markdown:
-        with open(a.markdown, "w") as fp:
-            fp.write(table)
+        write_text(a.markdown, table)
     try:
         import matplotlib
         matplotlib.use("Agg")

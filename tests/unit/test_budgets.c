@@ -223,3 +223,28 @@ TEST(budget_invariants_random) {
         for (int h = 0; h < H; h++) CHECK(hb[h] >= 1 && hb[h] <= n_ev);
     }
 }
+
+/* Huge finite importances (1e307, whose sums overflow to inf and used to give
+ * NaN budgets and budgets summing past B*L): only their ratios matter, so the
+ * budgets equal those of the same values scaled down, and sum to B*L. */
+TEST(budget_boundary_huge_importance_does_not_overflow) {
+    const double huge[4] = {1e307, 1e307, 1e307, 1e307}, unit[4] = {1, 1, 1, 1};
+    const double mixed[4] = {1.7e308, 0.5e308, 1e308, 1.7e308}, mixed_small[4] = {1.7, 0.5, 1.0, 1.7};
+    int k[4], ref[4];
+    mkv_layers_boundary(16, huge, 4, 1, 0.4, k);
+    mkv_layers_boundary(16, unit, 4, 1, 0.4, ref);
+    CHECK_EQ_INT(sum_ints(k, 4), 64);
+    for (int l = 0; l < 4; l++) CHECK_EQ_INT(k[l], ref[l]);
+    mkv_layers_boundary(16, mixed, 4, 1, 0.4, k);
+    mkv_layers_boundary(16, mixed_small, 4, 1, 0.4, ref);
+    CHECK_EQ_INT(sum_ints(k, 4), 64);
+    for (int l = 0; l < 4; l++) CHECK_EQ_INT(k[l], ref[l]);
+    /* NaN and infinity do not make a budget negative or the sum wrong */
+    const double odd[4] = {NAN, INFINITY, 0.3, -1};
+    mkv_layers_boundary(16, odd, 4, 1, 0.4, k);
+    CHECK_EQ_INT(sum_ints(k, 4), 64);
+    for (int l = 0; l < 4; l++) CHECK(k[l] >= 0);
+    mkv_layers_squeeze(16, mixed, 4, 0.3, k);
+    mkv_layers_squeeze(16, mixed_small, 4, 0.3, ref);
+    for (int l = 0; l < 4; l++) CHECK_EQ_INT(k[l], ref[l]);
+}
