@@ -29,9 +29,31 @@ RUN_PREFIX    ?= The secret code of Edith is
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
-.PHONY: eval all test test-unit test-cli test-python test-asan run bench bench-report clean fuzz
+.PHONY: eval all test test-unit test-cli test-python test-train test-asan run bench bench-report clean fuzz venv
 
 all: $(BIN) $(TEST_BIN)
+
+# Set-up: a fresh machine gets its build dependencies from apt-get (once; the
+# stamp remembers), and the Python checks their packages in a project-local
+# virtual environment, so that `make run` and `make test` need nothing else.
+DEPS_STAMP := $(BUILD)/.deps-ok
+VENV       ?= .venv
+PYTHON     := $(VENV)/bin/python
+
+$(DEPS_STAMP): tools/ensure_deps.sh
+	@sh tools/ensure_deps.sh build
+	@mkdir -p $(dir $@) && touch $@
+
+$(VENV)/.ok: tests/requirements.txt tools/ensure_deps.sh
+	@sh tools/ensure_deps.sh python
+	@echo "maskkv: Python packages for the checks -> $(VENV) (tests/requirements.txt)"
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+venv: $(VENV)/.ok
+
+$(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ): | $(DEPS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,11 +80,16 @@ test: test-unit test-cli test-python
 test-unit: $(TEST_BIN)
 	./$(TEST_BIN)
 
-test-cli: $(BIN)
-	MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
+test-cli: $(BIN) $(VENV)/.ok
+	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN)
-	MASKKV=./$(BIN) python3 tests/python/run_python_tests.py
+test-python: $(BIN) $(VENV)/.ok
+	MASKKV=./$(BIN) $(PYTHON) tests/python/run_python_tests.py
+
+# The training tools' own checks (tools/train/): they need PyPI torch, which
+# is not part of `make test` (the CPU wheels are not reachable everywhere).
+test-train: $(BIN)
+	MASKKV=./$(BIN) python3 tools/train/check_train_tools.py
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
