@@ -95,9 +95,11 @@ test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
 
 run: $(BIN)
-	@echo "Needle-in-a-haystack: $$(wc -w < $(RUN_PROMPT)) words of filler hide one secret code; MaskKV keeps 64 prompt K/V pairs per head."
-	@tail -c 200 $(RUN_PROMPT); echo
-	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --answer-prefix "$(RUN_PREFIX) " --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --json
+	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
+	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
+	@printf 'Answer:   '
+	@./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --stats
+	@echo "(MaskKV kept 64 prompt K/V pairs per head; the same with --json for machines; see README.md)"
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
 # blocks of BENCHMARKS.md and bench/plots/. BENCH_ARGS, e.g.

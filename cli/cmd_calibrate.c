@@ -7,6 +7,7 @@
 #include "args.h"
 #include "cache/profile.h"
 #include "commands.h"
+#include "progress.h"
 #include "model/forward.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
@@ -14,7 +15,7 @@
 #include "util/safe_write.h"
 
 static void usage(void) {
-    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N]\n"
+    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N] [--progress]\n"
            "                        [--gen-len N] [--chat] [--threads N]\n"
            "Splits CALIB.txt into samples (paragraphs separated by blank lines, each cut to\n"
            "--max-len tokens, default 1024), runs the first denoising step of each (prompt +\n"
@@ -26,7 +27,7 @@ static void usage(void) {
 mkv_status cmd_calibrate(int argc, char **argv) {
     const char *model_path = NULL, *calib_path = NULL, *out_path = NULL;
     int samples = 16, max_len = 1024, gen_len = 32;
-    bool chat = false, ids_per_line = false;
+    bool chat = false, ids_per_line = false, force_progress = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -35,6 +36,10 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         }
         if (!strcmp(a, "--chat")) {
             chat = true;
+            continue;
+        }
+        if (!strcmp(a, "--progress")) {
+            force_progress = true;
             continue;
         }
         const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
@@ -86,6 +91,9 @@ mkv_status cmd_calibrate(int argc, char **argv) {
     }
     if ((st = mkv_workspace_init(&ws, hp, n_total_max)) != MKV_OK) goto done;
     int used = 0;
+    mkv_progress progress;
+    mkv_progress_init(&progress, force_progress, false);
+    mkv_progress_phase(&progress, "calibrate");
     for (char *para = text; *para && used < samples;) {
         char *end = strstr(para, ids_per_line ? "\n" : "\n\n");
         if (end) *end = '\0';
@@ -125,9 +133,9 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         if ((st = mkv_forward(model, &ws, &store, tokens, rows, n, &obs, NULL, 0, NULL)) != MKV_OK) goto done;
         mkv_profile_add_sample(&profile, importance);
         used++;
-        fprintf(stderr, "\rcalibrate: %d/%d samples", used, samples);
+        mkv_progress_update(&progress, used, samples, "sample", used, "sample", NULL);
     }
-    if (used > 0) fprintf(stderr, "\n");
+    mkv_progress_finish(&progress);
     if (used == 0) {
         st = mkv_fail(MKV_ERR_INPUT, "%s: no non-empty calibration text", calib_path);
         goto done;

@@ -9,6 +9,7 @@
 #include "cache_presets.h"
 #include "cache/profile.h"
 #include "commands.h"
+#include "progress.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
@@ -38,22 +39,33 @@ static void usage(void) {
         "  --head-alloc uniform|adakv|preference\n"
         "  --budget B  --alpha A  --beta B  --window W  --pool-kernel K  --boundary-size N\n"
         "  --profile FILE         layer importance from `maskkv calibrate`\n"
-        "  --threads N  --max-memory SIZE  --json  --visual\n");
+        "  --threads N  --max-memory SIZE  --json  --visual\n"
+        "  --stats                one summary line on stderr (prompt tokens, KV kept, seconds, peak memory)\n"
+        "  --progress             progress on stderr even when it is not a terminal (prefill layers, steps)\n");
 }
 
 typedef struct {
-    bool progress, visual;
+    mkv_progress bar;
+    bool visual, prefill_done;
     const mkv_tokenizer *tokenizer;
     int32_t mask_id;
 } progress_state;
 
+/* The prefill (the first pass, over the whole prompt) layer by layer. */
+static void show_layer(void *ctx, int layer, int n_layers, int n_rows) {
+    progress_state *p = ctx;
+    if (p->prefill_done) return;
+    mkv_progress_update(&p->bar, layer + 1, n_layers, "layer", (double)n_rows * (layer + 1) / n_layers, "tok", NULL);
+}
+
 static void show_progress(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
     progress_state *p = ctx;
-    if (!p->progress) return;
-    int width = 30, filled = total > 0 ? step * width / total : width;
-    if (filled > width) filled = width;
-    fprintf(stderr, "\r[%.*s%*s] step %d/%d", filled, "##############################", width - filled, "", step, total);
-    if (p->visual && p->tokenizer) {
+    if (!p->prefill_done) {
+        p->prefill_done = true;
+        mkv_progress_phase(&p->bar, "denoise");
+    }
+    mkv_progress_update(&p->bar, step, total, "step", step, "step", NULL);
+    if (p->visual && p->bar.enabled && p->bar.terminal && p->tokenizer) {
         fprintf(stderr, "\n");
         for (int i = n_prompt; i < n_total; i++) {
             if (tokens[i] == p->mask_id) {
@@ -65,8 +77,8 @@ static void show_progress(void *ctx, int step, int total, const int32_t *tokens,
             mkv_free(text);
         }
         fprintf(stderr, "\n\033[2A");
+        fflush(stderr);
     }
-    fflush(stderr);
 }
 
 static bool parse_choice(const char *flag, const char *value, const char *const *names, int n, int *out) {
@@ -126,11 +138,26 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
     cJSON_Delete(o);
 }
 
+/* --stats: one line for a person, on stderr (the answer alone on stdout). */
+static void print_summary(const mkv_model *model, const mkv_gen_result *r) {
+    const mkv_hparams *hp = mkv_model_hparams(model);
+    const double mib = 1024.0 * 1024.0;
+    char kept[160] = "";
+    if (r->kv_kept_per_layer) {
+        double full = (double)r->n_prompt * hp->n_layers * hp->n_kv_heads;
+        snprintf(kept, sizeof kept, "KV kept %lld of %.0f prompt pairs (%.1f%%), ", (long long)r->kv_prompt_kept, full,
+                 full > 0 ? 100.0 * (double)r->kv_prompt_kept / full : 0);
+    }
+    fprintf(stderr, "stats: %d prompt tokens, %s%.1f MiB of KV at the peak; %.2f s (prefill %.2f s, %d steps); peak RSS %.1f MiB\n",
+            r->n_prompt, kept, (double)r->kv_bytes_peak / mib, r->seconds, r->first_step_seconds, r->steps_run,
+            (double)mkv_peak_rss_bytes() / mib);
+}
+
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
     const char *ids_file = NULL, *answer_prefix = NULL;
     const char *cache_name = "none";
-    bool chat = false, json = false, visual = false, note_online = false;
+    bool chat = false, json = false, visual = false, note_online = false, force_progress = false, stats = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
     mkv_gen_params p;
     mkv_gen_params_defaults(&p);
@@ -149,6 +176,8 @@ mkv_status cmd_generate(int argc, char **argv) {
         if (!strcmp(a, "--chat")) { chat = true; continue; }
         if (!strcmp(a, "--json")) { json = true; continue; }
         if (!strcmp(a, "--visual")) { visual = true; continue; }
+        if (!strcmp(a, "--progress")) { force_progress = true; continue; }
+        if (!strcmp(a, "--stats")) { stats = true; continue; }
         if (!strcmp(a, "--no-eos")) { p.forbid_eos = true; continue; }
         if (!strcmp(a, "--no-eot")) { p.forbid_eot = true; continue; }
         const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
@@ -299,16 +328,22 @@ mkv_status cmd_generate(int argc, char **argv) {
         if ((st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
         e->layer_importance = profile.layer_importance;
     }
-    progress_state progress = {isatty(STDERR_FILENO) && !json, visual && isatty(STDERR_FILENO), tok, model->hp.mask_id};
+    progress_state progress = {.visual = visual, .tokenizer = tok, .mask_id = model->hp.mask_id};
+    mkv_progress_init(&progress.bar, force_progress, json);
+    mkv_progress_phase(&progress.bar, "prefill");
     p.on_step = show_progress;
     p.on_step_ctx = &progress;
+    p.on_layer = show_layer;
+    p.on_layer_ctx = &progress;
     if ((st = mkv_generate(model, prompt, n_prompt, &p, &result)) != MKV_OK) goto done;
-    if (progress.progress) fprintf(stderr, visual ? "\n\n\n" : "\n");
+    mkv_progress_finish(&progress.bar);
+    if (visual && progress.bar.enabled && progress.bar.terminal) fprintf(stderr, "\n\n");
     if (note_online)
         fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n",
                 default_profile);
     int answer_len = mkv_answer_length(model, result.tokens + n_prompt, p.gen_len);
     if (tok && (st = mkv_detokenize(tok, result.tokens + n_prompt, answer_len, &answer_text, NULL)) != MKV_OK) goto done;
+    if (stats) print_summary(model, &result);
     if (json) {
         print_json(model, &p, &result, answer_text, answer_len, cache_name);
     } else if (answer_text) {

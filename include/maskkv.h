@@ -15,6 +15,12 @@
 extern "C" {
 #endif
 
+/* --------------------------------------------------------------- version */
+#define MKV_VERSION_MAJOR 0
+#define MKV_VERSION_MINOR 4
+#define MKV_VERSION_PATCH 0
+#define MKV_VERSION_STRING "0.4.0"
+
 /* ---------------------------------------------------------------- errors */
 typedef enum {
     MKV_OK = 0,

@@ -275,6 +275,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     double start = mkv_now_seconds();
     st = mkv_engine_init(&g.cond, m, &p->cache, n_prompt, g.n_total);
     if (st != MKV_OK) goto done;
+    g.cond.ws.on_layer = p->on_layer;
+    g.cond.ws.on_layer_ctx = p->on_layer_ctx;
     if (p->cfg > 0) {
         g.has_uncond = true;
         g.uncond_tokens = mkv_malloc(n * sizeof(int32_t), "unconditional sequence");
@@ -286,6 +288,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
         for (size_t i = 0; i < n; i++) g.uncond_tokens[i] = m->hp.mask_id;
         st = mkv_engine_init(&g.uncond, m, &p->cache, n_prompt, g.n_total);
         if (st != MKV_OK) goto done;
+        g.uncond.ws.on_layer = p->on_layer;
+        g.uncond.ws.on_layer_ctx = p->on_layer_ctx;
     }
     st = sampler_of(m, p) == MKV_SAMPLER_DREAM ? run_dream(&g) : run_llada(&g);
     if (st != MKV_OK) goto done;
