@@ -20,6 +20,8 @@ LIB      := $(BUILD)/libmaskkv.a
 BIN      := $(BUILD)/maskkv
 TEST_BIN := $(BUILD)/test_runner
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# test helper of the Python checks (tests/tools/dequant_gguf.c)
+DEQUANT_BIN := $(BUILD)/dequant_gguf
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
@@ -31,7 +33,7 @@ EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,
 
 .PHONY: eval all test test-unit test-cli test-python test-asan run bench bench-report clean fuzz
 
-all: $(BIN) $(TEST_BIN)
+all: $(BIN) $(TEST_BIN) $(DEQUANT_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -47,6 +49,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+$(DEQUANT_BIN): tests/tools/dequant_gguf.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -61,8 +66,8 @@ test-unit: $(TEST_BIN)
 test-cli: $(BIN)
 	MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN)
-	MASKKV=./$(BIN) python3 tests/python/run_python_tests.py
+test-python: $(BIN) $(DEQUANT_BIN)
+	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) python3 tests/python/run_python_tests.py
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-unit test-cli
