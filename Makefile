@@ -20,6 +20,8 @@ LIB      := $(BUILD)/libmaskkv.a
 BIN      := $(BUILD)/maskkv
 TEST_BIN := $(BUILD)/test_runner
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# test helper of the Python checks (tests/tools/dequant_gguf.c)
+DEQUANT_BIN := $(BUILD)/dequant_gguf
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
@@ -31,7 +33,7 @@ EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,
 
 .PHONY: eval all test test-unit test-cli test-python test-train test-asan run bench bench-report clean fuzz venv
 
-all: $(BIN) $(TEST_BIN)
+all: $(BIN) $(TEST_BIN) $(DEQUANT_BIN)
 
 # Set-up: a fresh machine gets its build dependencies from apt-get (once; the
 # stamp remembers), and the Python checks their packages in a project-local
@@ -69,6 +71,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+$(DEQUANT_BIN): tests/tools/dequant_gguf.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -83,8 +88,8 @@ test-unit: $(TEST_BIN)
 test-cli: $(BIN) $(VENV)/.ok
 	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN) $(VENV)/.ok
-	MASKKV=./$(BIN) $(PYTHON) tests/python/run_python_tests.py
+test-python: $(BIN) $(DEQUANT_BIN) $(VENV)/.ok
+	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) $(PYTHON) tests/python/run_python_tests.py
 
 # The training tools' own checks (tools/train/): they need PyPI torch, which
 # is not part of `make test` (the CPU wheels are not reachable everywhere).
