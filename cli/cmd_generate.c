@@ -13,6 +13,7 @@
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/mapped_file.h"
+#include "util/memory_budget.h"
 
 static void usage(void) {
     printf(
@@ -28,6 +29,8 @@ static void usage(void) {
         "  --temp T  --top-p P  --top-k K  --alg-temp T  --eps E  --cfg S  --threshold C\n"
         "  --no-eos / --no-eot    never generate EOS / EOT\n"
         "  --seed S               random seed (0)\n"
+        "  --ctx-size N           context limit in tokens (default: the trained context); past the\n"
+        "                         trained context it runs with a warning; the memory check sizes N\n"
         "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
         "                         | streaming | random (none)\n"
         "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
@@ -161,6 +164,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
+        else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &p.ctx_size)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
@@ -300,6 +304,10 @@ mkv_status cmd_generate(int argc, char **argv) {
     progress_state progress = {isatty(STDERR_FILENO) && !json, visual && isatty(STDERR_FILENO), tok, model->hp.mask_id};
     p.on_step = show_progress;
     p.on_step_ctx = &progress;
+    /* the refusals first, so that a refused run prints no warning */
+    if ((st = mkv_gen_validate(model, &p, n_prompt)) != MKV_OK || (st = mkv_gen_check_memory(model, &p, n_prompt)) != MKV_OK)
+        goto done;
+    mkv_warn_past_context("generate", n_prompt + p.gen_len, model->hp.n_ctx, p.ctx_size);
     if ((st = mkv_generate(model, prompt, n_prompt, &p, &result)) != MKV_OK) goto done;
     if (progress.progress) fprintf(stderr, visual ? "\n\n\n" : "\n");
     int answer_len = mkv_answer_length(model, result.tokens + n_prompt, p.gen_len);
