@@ -293,7 +293,7 @@ mkv_status cmd_eval(int argc, char **argv) {
                         int len = mkv_answer_length(model, r.tokens + r.n_prompt, p.gen_len);
                         char *text = NULL;
                         bool correct = false;
-                        if (mkv_detokenize(tok, r.tokens + r.n_prompt, len, &text, NULL) == MKV_OK) {
+                        if (mkv_detokenize_output(tok, r.tokens + r.n_prompt, len, 0, &text, NULL, NULL) == MKV_OK) {
                             trim(text);
                             correct = strcmp(text, set[s].answer) == 0;
                         }

@@ -61,6 +61,17 @@ enum {
 mkv_status mkv_detokenize_ex(const mkv_tokenizer *tok, const int32_t *ids, int n, unsigned flags, char **out_text,
                              size_t *out_len);
 
+/* Whether the tokenizer has a token for `id` (false for ids < 0 or beyond
+ * the tokenizer, holes of tokenizer.json, GGUF "[PAD<id>]" UNUSED entries). */
+bool mkv_tokenizer_has_token(const mkv_tokenizer *tok, int32_t id);
+/* Decodes model output (decode_output.c): ids without a token decode to
+ * nothing, as HF's fast tokenizer decodes them, never an error (*n_unknown
+ * counts them, may be NULL); the text is always valid UTF-8, repaired as HF
+ * `decode` does (MKV_DETOKENIZE_LOSSY_UTF8 implied). It may contain NUL
+ * bytes (a token of byte 0): use *out_len. */
+mkv_status mkv_detokenize_output(const mkv_tokenizer *tok, const int32_t *ids, int n, unsigned flags, char **out_text,
+                                 size_t *out_len, int *n_unknown);
+
 /* Special tokens. BOS comes from GGUF tokenizer.ggml.bos_token_id or the
  * tokenizer.json post-processor (else a well-known BOS name among the special
  * added tokens); add_bos is GGUF add_bos_token or whether the post-processor
