@@ -16,8 +16,18 @@
 #include "maskkv.h"
 
 /* Loads from a path: a .gguf file (tokenizer.ggml.*), an HF directory
- * (DIR/tokenizer.json) or a tokenizer.json file. */
+ * (mkv_tokenizer_load_dir) or a tokenizer.json file. */
 mkv_status mkv_tokenizer_load(const char *path, mkv_tokenizer **out);
+/* The tokenizer of an HF directory: DIR/tokenizer.json, else the slow
+ * tokenizer's vocab.json + merges.txt (+ added_tokens.json,
+ * tokenizer_config.json). *source is "tokenizer.json", "vocab.json" or NULL
+ * (and *out NULL, MKV_OK) when the directory has neither; files that are
+ * there and fail to load are errors. */
+mkv_status mkv_tokenizer_load_dir(const char *dir, mkv_tokenizer **out, const char **source);
+/* vocab.json + merges.txt + added_tokens.json + tokenizer_config.json
+ * (load_vocab_merges.c): tokenizer_class Qwen2Tokenizer/DreamTokenizer
+ * (Qwen2 pre-tokenizer) or GPT2Tokenizer. */
+mkv_status mkv_tokenizer_load_vocab_merges(const char *dir, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_json(const char *path, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_json_text(const char *json, size_t len, const char *name, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_gguf(const mkv_gguf *gguf, mkv_tokenizer **out);

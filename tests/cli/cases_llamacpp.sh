@@ -1,20 +1,6 @@
 # GGUFs written by llama.cpp's own converter (tests/models/README.md): info,
 # tokenize and generate --temp 0 agree with the HF folders they came from
 # (sourced by run_cli_tests.sh).
-# same_output "what" "grep -o pattern" args-for-A -- args-for-B: both succeed with the same non-empty match
-same_output() {
-    local what=$1 pattern=$2
-    shift 2
-    local a_args=() b_args=()
-    while [ "$1" != "--" ]; do a_args+=("$1"); shift; done
-    shift
-    b_args=("$@")
-    local a b
-    a=$("$MASKKV" "${a_args[@]}" 2>/dev/null | grep -ao "$pattern")
-    b=$("$MASKKV" "${b_args[@]}" 2>/dev/null | grep -ao "$pattern")
-    if [ -n "$a" ] && [ "$a" = "$b" ]; then passed=$((passed + 1)); else
-        failed=$((failed + 1)); echo "FAIL: $what: '${a:0:200}' vs '${b:0:200}'"; fi
-}
 for m in llada-tiny dream-tiny; do
     HF=tests/models/$m
     for t in f32 bf16; do
