@@ -10,10 +10,12 @@
 #include "cache/profile.h"
 #include "commands.h"
 #include "progress.h"
+#include "json_text.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/mapped_file.h"
+#include "util/memory_budget.h"
 
 static void usage(void) {
     printf(
@@ -29,6 +31,8 @@ static void usage(void) {
         "  --temp T  --top-p P  --top-k K  --alg-temp T  --eps E  --cfg S  --threshold C\n"
         "  --no-eos / --no-eot    never generate EOS / EOT\n"
         "  --seed S               random seed (0)\n"
+        "  --ctx-size N           context limit in tokens (default: the trained context); past the\n"
+        "                         trained context it runs with a warning; the memory check sizes N\n"
         "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
         "                         | streaming | random (none)\n"
         "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
@@ -67,14 +71,20 @@ static void show_progress(void *ctx, int step, int total, const int32_t *tokens,
     mkv_progress_update(&p->bar, step, total, "step", step, "step", NULL);
     if (p->visual && p->bar.enabled && p->bar.terminal && p->tokenizer) {
         fprintf(stderr, "\n");
-        for (int i = n_prompt; i < n_total; i++) {
+        for (int i = n_prompt; i < n_total;) {
             if (tokens[i] == p->mask_id) {
                 fputs("_", stderr);
+                i++;
                 continue;
             }
+            int run = 0; /* committed tokens decode together: no U+FFFD inside a character */
+            while (i + run < n_total && tokens[i + run] != p->mask_id) run++;
             char *text = NULL;
-            if (mkv_detokenize(p->tokenizer, &tokens[i], 1, &text, NULL) == MKV_OK) fputs(text, stderr);
+            size_t len = 0;
+            if (mkv_detokenize_output(p->tokenizer, &tokens[i], run, 0, &text, &len, NULL) == MKV_OK)
+                fwrite(text, 1, len, stderr);
             mkv_free(text);
+            i += run;
         }
         fprintf(stderr, "\n\033[2A");
         fflush(stderr);
@@ -92,12 +102,14 @@ static bool parse_choice(const char *flag, const char *value, const char *const 
     return false;
 }
 
+/* "text" is written by mkv_json_write_string (it may hold NUL bytes, which
+ * cJSON's strings cannot), the other fields by cJSON. */
 static void print_json(const mkv_model *model, const mkv_gen_params *p, const mkv_gen_result *r, const char *text,
-                       int answer_len, const char *cache_name) {
+                       size_t text_len, int n_unknown, int answer_len, const char *cache_name) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "text", text ? text : "");
     cJSON *tokens = cJSON_AddArrayToObject(o, "tokens");
     for (int i = 0; i < answer_len; i++) cJSON_AddItemToArray(tokens, cJSON_CreateNumber(r->tokens[r->n_prompt + i]));
+    cJSON_AddNumberToObject(o, "unknown_ids", n_unknown);
     cJSON_AddNumberToObject(o, "n_prompt", r->n_prompt);
     cJSON_AddNumberToObject(o, "gen_len", p->gen_len);
     cJSON_AddNumberToObject(o, "steps", r->steps_run);
@@ -133,7 +145,9 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
             cJSON_AddItemToArray(per_layer, cJSON_CreateNumber((double)r->kv_kept_per_layer[l]));
     }
     char *s = cJSON_PrintUnformatted(o);
-    printf("%s\n", s);
+    fputs("{\"text\":", stdout);
+    mkv_json_write_string(stdout, text ? text : "", text ? text_len : 0);
+    printf(",%s\n", s + 1); /* cJSON's object without its opening brace */
     cJSON_free(s);
     cJSON_Delete(o);
 }
@@ -189,6 +203,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
+        else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &p.ctx_size)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
@@ -328,6 +343,10 @@ mkv_status cmd_generate(int argc, char **argv) {
         if ((st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
         e->layer_importance = profile.layer_importance;
     }
+    /* the refusals first, so that a refused run prints no warning */
+    if ((st = mkv_gen_validate(model, &p, n_prompt)) != MKV_OK || (st = mkv_gen_check_memory(model, &p, n_prompt)) != MKV_OK)
+        goto done;
+    mkv_warn_past_context("generate", n_prompt + p.gen_len, model->hp.n_ctx, p.ctx_size);
     progress_state progress = {.visual = visual, .tokenizer = tok, .mask_id = model->hp.mask_id};
     mkv_progress_init(&progress.bar, force_progress, json);
     mkv_progress_phase(&progress.bar, "prefill");
@@ -342,12 +361,19 @@ mkv_status cmd_generate(int argc, char **argv) {
         fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n",
                 default_profile);
     int answer_len = mkv_answer_length(model, result.tokens + n_prompt, p.gen_len);
-    if (tok && (st = mkv_detokenize(tok, result.tokens + n_prompt, answer_len, &answer_text, NULL)) != MKV_OK) goto done;
+    /* ids the tokenizer lacks (model vocabulary larger than the tokenizer's)
+     * decode to nothing, as in HF; the text is valid UTF-8 (HF decode's U+FFFD) */
+    size_t answer_bytes = 0;
+    int n_unknown = 0;
+    if (tok && (st = mkv_detokenize_output(tok, result.tokens + n_prompt, answer_len, 0, &answer_text, &answer_bytes,
+                                           &n_unknown)) != MKV_OK)
+        goto done;
     if (stats) print_summary(model, &result);
     if (json) {
-        print_json(model, &p, &result, answer_text, answer_len, cache_name);
+        print_json(model, &p, &result, answer_text, answer_bytes, n_unknown, answer_len, cache_name);
     } else if (answer_text) {
-        printf("%s\n", answer_text);
+        fwrite(answer_text, 1, answer_bytes, stdout);
+        fputc('\n', stdout);
     } else {
         for (int i = 0; i < answer_len; i++) printf("%s%d", i ? " " : "", result.tokens[n_prompt + i]);
         printf("\n");

@@ -29,6 +29,8 @@ typedef struct {
     bool forbid_eos, forbid_eot;
     uint64_t seed;
     mkv_cache_config cache;
+    int ctx_size;               /* --ctx-size: context limit in tokens (also what the up-front
+                                   memory check sizes); 0 = the model's trained context */
     /* progress: called after every step (may be NULL) */
     void (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
     void *on_step_ctx;
