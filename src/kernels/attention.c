@@ -22,7 +22,17 @@
  * pass 1) and exp(s - m_i) / l_i is summed per key, over the voting queries
  * in panels of nr in ascending order; the item adds its sums to
  * vote_sums[h][j]. One thread owns each (h, j), so the sums are the same for
- * any thread count. Costs n_vote / n_q of the QK^T work again. */
+ * any thread count. Costs n_vote / n_q of the QK^T work again.
+ *
+ * bf16 compute (args->bf16, dot = the avx512bf16 table): keys and values are
+ * stored bf16. The queries are rounded to bf16 (not scaled) and packed as
+ * pair slots, the key rows are paired as they are, S^T comes from the
+ * vdpbf16ps micro-kernel and is then scaled in f32 (PyTorch's order). For
+ * P.V, the probabilities of a key tile are rounded to bf16 and paired over
+ * keys, V^T is paired over keys from the bf16 rows, and the same
+ * micro-kernel accumulates O^T in f32. The online softmax, the row sums and
+ * the Mask-Voting sums are the f32 code above; pass 2 recomputes the scores
+ * with the same code, so the votes see pass 1's exact scores. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -43,11 +53,20 @@ typedef struct {
     float *row_sum;   /* [ATTN_Q_PANELS][nr]                                     */
     float *key_panel; /* [head_dim][a_stride]                                    */
     float *key_votes; /* [key_tile]                                              */
+    float *v_pairs;   /* bf16: [key_tile / 2][head_dim] V^T pair slots           */
+    float *p_pairs;   /* bf16: [ATTN_Q_PANELS][key_tile / 2][nr] P pair slots    */
 } attention_scratch;
 
 typedef struct {
-    size_t q_t, scores, out_t, stats, key_panel, key_votes, total;
+    size_t q_t, scores, out_t, stats, key_panel, key_votes, v_pairs, p_pairs, total;
 } scratch_layout;
+
+/* The kernels one call runs on: ops for the f32 tiles (softmax, votes),
+ * dot for the two products (ops itself unless bf16). */
+typedef struct {
+    const mkv_isa_ops *ops, *dot;
+    bool bf16;
+} attention_kernels;
 
 static scratch_layout layout_for(const mkv_isa_ops *ops, int head_dim, int key_tile) {
     scratch_layout s;
@@ -57,7 +76,9 @@ static scratch_layout layout_for(const mkv_isa_ops *ops, int head_dim, int key_t
     s.stats = round16((size_t)ATTN_Q_PANELS * ops->nr);
     s.key_panel = round16((size_t)head_dim * ops->a_stride);
     s.key_votes = round16((size_t)key_tile);
-    s.total = s.q_t + s.scores + s.out_t + 2 * s.stats + s.key_panel + s.key_votes;
+    s.v_pairs = round16((size_t)(key_tile + 1) / 2 * head_dim);
+    s.p_pairs = round16((size_t)ATTN_Q_PANELS * ((key_tile + 1) / 2) * ops->nr);
+    s.total = s.q_t + s.scores + s.out_t + 2 * s.stats + s.key_panel + s.key_votes + s.v_pairs + s.p_pairs;
     return s;
 }
 
@@ -70,34 +91,88 @@ static attention_scratch carve(float *base, const scratch_layout *s) {
     a.row_sum = a.row_max + s->stats;
     a.key_panel = a.row_sum + s->stats;
     a.key_votes = a.key_panel + s->key_panel;
+    a.v_pairs = a.key_votes + s->key_votes;
+    a.p_pairs = a.v_pairs + s->v_pairs;
     return a;
 }
 
-/* Qt[c][i] = scale * q_i[c] for the queries of one panel (padding columns
- * repeat a real query; their results are never stored or voted). */
-static void pack_queries(const mkv_isa_ops *ops, const float *const *query_rows, int head_dim, float scale, float *q_t) {
+/* f32: Qt[c][i] = scale * q_i[c] for the queries of one panel; bf16: pair
+ * slots of bf16(q_i), unscaled (padding columns repeat a real query; their
+ * results are never stored or voted). */
+static void pack_queries(const attention_kernels *kern, const float *const *query_rows, int head_dim, float scale,
+                         float *q_t) {
+    const mkv_isa_ops *ops = kern->ops;
+    if (kern->bf16) {
+        kern->dot->pack_x_panel(query_rows, head_dim, ops->nr, q_t);
+        return;
+    }
     ops->transpose_to_panel(query_rows, head_dim, ops->nr, q_t);
     for (size_t e = 0; e < (size_t)head_dim * ops->nr; e++) q_t[e] *= scale;
 }
 
-/* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys. */
-static void score_tile(const mkv_isa_ops *ops, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
-                       int n_panels, int key_tile, const attention_scratch *scratch) {
-    const int mr = ops->mr, nr = ops->nr;
+/* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys (bf16:
+ * the pair products, then times scale). */
+static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
+                       float scale, int n_panels, int key_tile, const attention_scratch *scratch) {
+    const mkv_isa_ops *dot = kern->dot;
+    const int mr = dot->mr, nr = dot->nr;
     for (int jj = 0; jj < n_keys; jj += mr) {
         const int rows = n_keys - jj < mr ? n_keys - jj : mr;
-        const float *key_rows[64];
-        for (int r = 0; r < ops->a_stride; r++) key_rows[r] = kv->k + (j0 + jj + (r < rows ? r : rows - 1)) * kv->stride;
-        ops->transpose_to_panel(key_rows, head_dim, ops->a_stride, scratch->key_panel);
+        if (kern->bf16) {
+            const uint16_t *key_rows[64];
+            for (int r = 0; r < dot->a_stride; r++)
+                key_rows[r] = (const uint16_t *)kv->k + (j0 + jj + (r < rows ? r : rows - 1)) * kv->stride;
+            dot->pack_bf16_panel(key_rows, head_dim, dot->a_stride, scratch->key_panel);
+        } else {
+            const float *key_rows[64];
+            for (int r = 0; r < dot->a_stride; r++)
+                key_rows[r] = (const float *)kv->k + (j0 + jj + (r < rows ? r : rows - 1)) * kv->stride;
+            dot->transpose_to_panel(key_rows, head_dim, dot->a_stride, scratch->key_panel);
+        }
         for (int p = 0; p < n_panels; p++)
-            ops->micro_kernel(rows, nr, head_dim, scratch->key_panel, ops->a_stride, scratch->q_t + (size_t)p * head_dim * nr,
+            dot->micro_kernel(rows, nr, head_dim, scratch->key_panel, dot->a_stride, scratch->q_t + (size_t)p * head_dim * nr,
                               scratch->scores + ((size_t)p * key_tile + jj) * nr, nr, false);
+    }
+    if (kern->bf16)
+        for (int p = 0; p < n_panels; p++) {
+            float *tile = scratch->scores + (size_t)p * key_tile * nr;
+            for (size_t e = 0; e < (size_t)n_keys * nr; e++) tile[e] *= scale;
+        }
+}
+
+/* O^T_p[c][i] (+)= sum_j V[j0 + j][c] P_p[j][i] over the key tile, for the
+ * channel chunks of at most mr rows. */
+static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys,
+                              int head_dim, int n_panels, int key_tile, bool first, const attention_scratch *scratch) {
+    const mkv_isa_ops *dot = kern->dot;
+    const int nr = dot->nr, mr = dot->mr;
+    /* channel chunks: near-equal, at most mr rows each */
+    const int n_chunks = (head_dim + mr - 1) / mr;
+    const int chunk_rows = (head_dim + n_chunks - 1) / n_chunks;
+    const size_t pair_panel = (size_t)((key_tile + 1) / 2) * nr;
+    if (kern->bf16) {
+        dot->pack_value_pairs((const uint16_t *)kv->v + j0 * kv->stride, kv->stride, n_keys, head_dim, scratch->v_pairs);
+        for (int p = 0; p < n_panels; p++)
+            dot->pack_f32_row_pairs(scratch->scores + (size_t)p * key_tile * nr, n_keys, scratch->p_pairs + p * pair_panel);
+    }
+    for (int c0 = 0; c0 < head_dim; c0 += chunk_rows) {
+        const int rows = head_dim - c0 < chunk_rows ? head_dim - c0 : chunk_rows;
+        for (int p = 0; p < n_panels; p++) {
+            float *out_t = scratch->out_t + ((size_t)p * head_dim + c0) * nr;
+            if (kern->bf16)
+                dot->micro_kernel(rows, nr, n_keys, scratch->v_pairs + c0, head_dim, scratch->p_pairs + p * pair_panel, out_t,
+                                  nr, !first);
+            else
+                dot->micro_kernel(rows, nr, n_keys, (const float *)kv->v + j0 * kv->stride + c0, kv->stride,
+                                  scratch->scores + (size_t)p * key_tile * nr, out_t, nr, !first);
+        }
     }
 }
 
-static void attend_query_tile(const mkv_isa_ops *ops, const mkv_attention_args *args, int h, int64_t q0,
+static void attend_query_tile(const attention_kernels *kern, const mkv_attention_args *args, int h, int64_t q0,
                               const attention_scratch *scratch, int key_tile, float *query_stats) {
-    const int nr = ops->nr, mr = ops->mr, head_dim = args->head_dim;
+    const mkv_isa_ops *ops = kern->ops;
+    const int nr = ops->nr, head_dim = args->head_dim;
     const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
     const int64_t tile_queries = args->n_q - q0 < (int64_t)ATTN_Q_PANELS * nr ? args->n_q - q0 : ATTN_Q_PANELS * nr;
     const int n_panels = (int)((tile_queries + nr - 1) / nr);
@@ -114,26 +189,17 @@ static void attend_query_tile(const mkv_isa_ops *ops, const mkv_attention_args *
             if (q_index >= args->n_q) q_index = args->n_q - 1;
             query_rows[i] = args->q + q_index * args->q_stride + (int64_t)h * head_dim;
         }
-        pack_queries(ops, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
+        pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
     }
-
-    /* Channel chunks of the P.V product: near-equal, at most mr rows each. */
-    const int n_chunks = (head_dim + mr - 1) / mr;
-    const int chunk_rows = (head_dim + n_chunks - 1) / n_chunks;
 
     for (int64_t j0 = 0; j0 < kv->n_keys; j0 += key_tile) {
         const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
         const bool first = j0 == 0;
-        score_tile(ops, kv, j0, n_keys, head_dim, n_panels, key_tile, scratch);
+        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         for (int p = 0; p < n_panels; p++)
             ops->softmax_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max + p * nr,
                               scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr, head_dim, first);
-        for (int c0 = 0; c0 < head_dim; c0 += chunk_rows) {
-            const int rows = head_dim - c0 < chunk_rows ? head_dim - c0 : chunk_rows;
-            for (int p = 0; p < n_panels; p++)
-                ops->micro_kernel(rows, nr, n_keys, kv->v + j0 * kv->stride + c0, kv->stride, scratch->scores + (size_t)p * key_tile * nr,
-                                  scratch->out_t + ((size_t)p * head_dim + c0) * nr, nr, !first);
-        }
+        accumulate_values(kern, kv, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
     }
 
     for (int64_t i = 0; i < tile_queries; i++) {
@@ -151,9 +217,10 @@ static void attend_query_tile(const mkv_isa_ops *ops, const mkv_attention_args *
 
 /* Pass 2 for keys [j0, j0 + n_keys) of head h; voters[] lists the voting
  * queries in ascending order, head_stats their (m, l) from pass 1. */
-static void vote_key_chunk(const mkv_isa_ops *ops, const mkv_attention_args *args, int h, int64_t j0, int n_keys,
+static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_args *args, int h, int64_t j0, int n_keys,
                            const int64_t *voters, int64_t n_voters, const float *head_stats,
                            const attention_scratch *scratch, int key_tile) {
+    const mkv_isa_ops *ops = kern->ops;
     const int nr = ops->nr, head_dim = args->head_dim;
     const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
     memset(scratch->key_votes, 0, (size_t)n_keys * sizeof(float));
@@ -167,9 +234,9 @@ static void vote_key_chunk(const mkv_isa_ops *ops, const mkv_attention_args *arg
                 int64_t v = v0 + (int64_t)p * nr + i;
                 query_rows[i] = args->q + voters[v < n_voters ? v : n_voters - 1] * args->q_stride + (int64_t)h * head_dim;
             }
-            pack_queries(ops, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
+            pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
         }
-        score_tile(ops, kv, j0, n_keys, head_dim, n_panels, key_tile, scratch);
+        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         for (int p = 0; p < n_panels; p++) {
             for (int i = 0; i < nr; i++) {
                 int64_t v = v0 + (int64_t)p * nr + i;
@@ -186,9 +253,11 @@ static void vote_key_chunk(const mkv_isa_ops *ops, const mkv_attention_args *arg
 }
 
 /* Returns false (nothing written) when scratch memory cannot be allocated. */
-bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_attention_args *args) {
+bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, const mkv_attention_args *args) {
     if (args->n_q <= 0 || args->n_heads <= 0) return true;
     if (ops->nr > 64 || ops->a_stride > 64) return false;
+    if (dot_ops->nr != ops->nr || dot_ops->mr != ops->mr || dot_ops->a_stride != ops->a_stride) return false;
+    const attention_kernels kern = {ops, dot_ops, args->bf16};
     const int key_tile = ATTN_KEY_ROWS_PER_TILE * ops->mr;
     const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -220,7 +289,7 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_attention_args *args)
 #pragma omp for schedule(dynamic, 1)
         for (int64_t item = 0; item < (int64_t)args->n_heads * q_tiles; item++) {
             const int h = (int)(item / q_tiles);
-            attend_query_tile(ops, args, h, (item % q_tiles) * tile_queries, &scratch, key_tile,
+            attend_query_tile(&kern, args, h, (item % q_tiles) * tile_queries, &scratch, key_tile,
                               n_voters ? stats + (size_t)h * args->n_q * 2 : NULL);
         }
         if (n_voters) {
@@ -231,7 +300,7 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_attention_args *args)
                 const int64_t j0 = (item % key_chunks) * key_tile;
                 if (j0 >= kv->n_keys) continue;
                 const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
-                vote_key_chunk(ops, args, h, j0, n_keys, voters, n_voters, stats + (size_t)h * args->n_q * 2, &scratch,
+                vote_key_chunk(&kern, args, h, j0, n_keys, voters, n_voters, stats + (size_t)h * args->n_q * 2, &scratch,
                                key_tile);
             }
         }

@@ -75,9 +75,45 @@ void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const 
     mkv_matmul_ref(y, x, n, w, bias);
 }
 
+bool mkv_kernels_have_bf16(void) { return active_ops == &mkv_isa_avx512 && cpu_has_avx512bf16(); }
+
+void mkv_matmul_bf16(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
+    if (mkv_kernels_have_bf16() && mkv_dtype_info(w->dtype) && mkv_matmul_blocked(&mkv_isa_avx512bf16, y, x, n, w, bias))
+        return;
+    mkv_matmul_bf16_ref(y, x, n, w, bias);
+}
+
+void mkv_matmul_as(mkv_compute compute, float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
+    if (compute == MKV_COMPUTE_BF16) mkv_matmul_bf16(y, x, n, w, bias);
+    else mkv_matmul(y, x, n, w, bias);
+}
+
+const char *mkv_compute_name(mkv_compute compute) {
+    switch (compute) {
+    case MKV_COMPUTE_F32: return "f32";
+    case MKV_COMPUTE_BF16: return "bf16";
+    case MKV_COMPUTE_AUTO:
+    default: return "auto";
+    }
+}
+
+bool mkv_compute_parse(const char *name, mkv_compute *compute) {
+    static const mkv_compute all[] = {MKV_COMPUTE_AUTO, MKV_COMPUTE_F32, MKV_COMPUTE_BF16};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, mkv_compute_name(all[i])) == 0) {
+            *compute = all[i];
+            return true;
+        }
+    return false;
+}
+
 void mkv_attention(const mkv_attention_args *args) {
     const mkv_isa_ops *ops = active_ops;
-    if (ops && mkv_attention_tiled(ops, args)) return;
+    if (args->bf16) {
+        if (mkv_kernels_have_bf16() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, args)) return;
+    } else if (ops && mkv_attention_tiled(ops, ops, args)) {
+        return;
+    }
     mkv_attention_ref(args);
 }
 

@@ -17,6 +17,35 @@
 void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
 void mkv_matmul_ref(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
 
+/* ---- compute precision (--compute): f32 multiplies exact f32 (or exactly
+ * dequantized) operands in f32 FMA chains; bf16 rounds both matmul operands
+ * to bf16 (round to nearest even as PyTorch's .to(torch.bfloat16), subnormals
+ * to zero as vcvtneps2bf16) where they enter a matmul and accumulates the
+ * exact pair products in f32 with vdpbf16ps; norms, softmax, RoPE, residual
+ * adds and the Mask-Voting sums stay f32. AUTO is resolved per model
+ * (mkv_compute_for_model in model/forward.h). */
+typedef enum { MKV_COMPUTE_AUTO = 0, MKV_COMPUTE_F32 = 1, MKV_COMPUTE_BF16 = 2 } mkv_compute;
+const char *mkv_compute_name(mkv_compute compute); /* "auto", "f32", "bf16" */
+bool mkv_compute_parse(const char *name, mkv_compute *compute);
+/* True when the bf16 kernels run on vdpbf16ps: the CPU has AVX512-BF16 and
+ * the avx512 path is active. Otherwise bf16 compute runs the scalar
+ * references below (same bits, much slower). */
+bool mkv_kernels_have_bf16(void);
+
+/* y = bf16(x) . bf16(W)^T (+ bias) for any W dtype (BF16 weights used as they
+ * are; others dequantized to f32 and rounded to bf16 in the packed panels).
+ * Each output is one f32 chain over the k pairs in ascending order, each
+ * pair step rounded as vdpbf16ps does (mkv_bf16_dot_step). */
+void mkv_matmul_bf16(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
+void mkv_matmul_bf16_ref(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
+/* mkv_matmul (F32, AUTO) or mkv_matmul_bf16 (BF16). */
+void mkv_matmul_as(mkv_compute compute, float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
+/* One lane of vdpbf16ps: acc + a1*b1, rounded, + a0*b0, rounded (f32, nearest
+ * even; bf16 subnormal inputs and f32 subnormal results flushed to zero). The
+ * order and rounding were checked bit for bit against the instruction on
+ * 32M random lanes (tests/unit/test_kernels_bf16.c repeats it on fewer). */
+float mkv_bf16_dot_step(float acc, uint16_t a0, uint16_t a1, uint16_t b0, uint16_t b1);
+
 /* ---- norms, activations, positions */
 void mkv_rmsnorm(float *out, const float *x, const float *weight, int64_t n_rows, int dim, float eps);
 /* out[i] = silu(gate[i]) * up[i] (in place allowed: out == gate). */
@@ -43,10 +72,10 @@ float mkv_rope_angle(int32_t position, int pair, int head_dim, float theta);
  * kv[g].k + j*kv[g].stride (same for v). Query head h uses KV head
  * h / (n_heads / n_kv_heads). */
 typedef struct {
-    const float *k;
-    const float *v;
+    const void *k;           /* float, or uint16_t bf16 when args.bf16 */
+    const void *v;
     int64_t n_keys;
-    int64_t stride;          /* floats between consecutive keys/values */
+    int64_t stride;          /* elements between consecutive keys/values */
 } mkv_kv_head_view;
 
 typedef struct {
@@ -64,6 +93,11 @@ typedef struct {
      * tiles; the probability matrix is never stored. */
     const uint8_t *vote_query;
     float **vote_sums;       /* [n_heads] arrays of kv[h/group].n_keys floats */
+    /* bf16 compute: keys and values are bf16 arrays; Q.K^T takes bf16(q)
+     * (RNE) and scales the f32 scores, P.V takes bf16(exp(s - running max))
+     * and accumulates in f32, as PyTorch's CPU flash attention in bf16 does.
+     * Softmax statistics and vote sums stay f32. */
+    bool bf16;
 } mkv_attention_args;
 
 void mkv_attention(const mkv_attention_args *args);

@@ -1,6 +1,7 @@
-/* Opt-in BF16 dot-product path for BF16 weights (AVX512-BF16 vdpbf16ps),
- * selected only by mkv_kernels_force_isa("avx512bf16") or MKV_ISA=avx512bf16:
- * it rounds the activations x to bf16 (round to nearest even, as
+/* BF16 dot-product kernels (AVX512-BF16 vdpbf16ps) of the bf16 compute mode
+ * (mkv_matmul_bf16, bf16 attention; also the opt-in
+ * mkv_kernels_force_isa("avx512bf16") for mkv_matmul on BF16 weights):
+ * they round the activations x to bf16 (round to nearest even, as
  * vcvtneps2bf16 does; its subnormal inputs become 0), so results differ from
  * the f32 path by ~2^-9 relative per activation, like a PyTorch bf16 run.
  * Each vdpbf16ps multiplies bf16 pairs (k, k+1) exactly and adds both
@@ -81,12 +82,35 @@ static void transpose_pairs(const uint16_t *const *rows, int64_t len, int width,
         }
 }
 
-/* B panel from BF16 W rows: pairs straight from the weights. */
+/* Pairs of f32 rows, rounded: slot (bf16(p[2s][i]), bf16(p[2s+1][i])). */
+static inline __m512i pair_rows16(const float *row0, const float *row1) {
+    const __m512i low = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(row0)));
+    if (!row1) return low;
+    const __m512i high = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(row1)));
+    return _mm512_or_si512(low, _mm512_slli_epi32(high, 16));
+}
+
+static void pack_f32_row_pairs_bf16(const float *p, int64_t n, float *panel) {
+    for (int64_t s = 0; 2 * s < n; s++) {
+        const float *row0 = p + 2 * s * NR, *row1 = 2 * s + 1 < n ? row0 + NR : NULL;
+        for (int i = 0; i < NR; i += 16)
+            _mm512_storeu_si512((void *)(panel + s * NR + i), pair_rows16(row0 + i, row1 ? row1 + i : NULL));
+    }
+}
+
+/* B panel of W rows: BF16 pairs straight from the weights; every other
+ * dtype unpacked to an exact f32 panel (pack_avx2.h), then rounded to bf16
+ * and paired. */
 static void pack_w_panel_bf16(mkv_dtype dtype, const void *const *rows, int64_t k0, int64_t len, float *panel) {
-    (void)dtype; /* only called for MKV_TYPE_BF16 */
-    const uint16_t *pair_rows[NR];
-    for (int c = 0; c < NR; c++) pair_rows[c] = (const uint16_t *)rows[c] + k0;
-    transpose_pairs(pair_rows, len, NR, panel);
+    if (dtype == MKV_TYPE_BF16) {
+        const uint16_t *pair_rows[NR];
+        for (int c = 0; c < NR; c++) pair_rows[c] = (const uint16_t *)rows[c] + k0;
+        transpose_pairs(pair_rows, len, NR, panel);
+        return;
+    }
+    float f32_panel[MKV_GEMM_KC * NR] __attribute__((aligned(64)));
+    pack_w_panel_any(dtype, rows, k0, len, NR, f32_panel);
+    pack_f32_row_pairs_bf16(f32_panel, len, panel);
 }
 
 /* A panel from f32 x rows: rounded to bf16 (RNE) in chunks, then paired. */
@@ -108,6 +132,24 @@ static void pack_x_panel_bf16(const float *const *rows, int64_t len, int width, 
     }
 }
 
+static void pack_bf16_panel_bf16(const uint16_t *const *rows, int64_t len, int width, float *panel) {
+    transpose_pairs(rows, len, width, panel);
+}
+
+/* V^T pair slots: rows 2s and 2s+1 interleaved, 16 channels at a time. */
+static void pack_value_pairs_bf16(const uint16_t *v, int64_t stride, int n_keys, int width, float *panel) {
+    for (int s = 0; 2 * s < n_keys; s++) {
+        const uint16_t *row0 = v + (int64_t)(2 * s) * stride, *row1 = 2 * s + 1 < n_keys ? row0 + stride : NULL;
+        for (int c = 0; c < width; c += 16) {
+            const __mmask16 mask = width - c >= 16 ? 0xffff : (__mmask16)((1u << (width - c)) - 1u);
+            __m512i low = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, row0 + c));
+            __m512i high = row1 ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, row1 + c)) : _mm512_setzero_si512();
+            _mm512_mask_storeu_epi32((void *)(panel + (int64_t)s * width + c), mask,
+                                     _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+        }
+    }
+}
+
 const mkv_isa_ops mkv_isa_avx512bf16 = {
     .name = "avx512bf16",
     .mr = MR,
@@ -117,4 +159,7 @@ const mkv_isa_ops mkv_isa_avx512bf16 = {
     .micro_kernel = micro_kernel_bf16,
     .pack_w_panel = pack_w_panel_bf16,
     .pack_x_panel = pack_x_panel_bf16,
+    .pack_bf16_panel = pack_bf16_panel_bf16,
+    .pack_value_pairs = pack_value_pairs_bf16,
+    .pack_f32_row_pairs = pack_f32_row_pairs_bf16,
 };

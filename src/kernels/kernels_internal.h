@@ -71,11 +71,24 @@ typedef struct {
     void (*softmax)(float *x, int64_t n);
     /* x[i] = exp(x[i]) with the ISA's polynomial exp (tests). */
     void (*exp_inplace)(float *x, int64_t n);
+    /* bf16 attention (avx512bf16 table only); a "pair slot" is 32 bits
+     * holding bf16 values (k, k+1), k in the low half; an odd count ends
+     * with the pair (last, 0). */
+    /* panel[s*width + c] = pair s of bf16 row c, s < ceil(len / 2). */
+    void (*pack_bf16_panel)(const uint16_t *const *rows, int64_t len, int width, float *panel);
+    /* panel[s*width + c] = (v[2s][c], v[2s+1][c]) for c < width: bf16 value
+     * rows (row j at v + j*stride) paired over keys, s < ceil(n_keys / 2). */
+    void (*pack_value_pairs)(const uint16_t *v, int64_t stride, int n_keys, int width, float *panel);
+    /* panel[s*nr + i] = (bf16(p[2s*nr + i]), bf16(p[(2s+1)*nr + i])) for
+     * i < nr, s < ceil(n / 2): f32 rows rounded (RNE) and paired over rows. */
+    void (*pack_f32_row_pairs)(const float *p, int64_t n, float *panel);
 } mkv_isa_ops;
 
 extern const mkv_isa_ops mkv_isa_avx512;
 extern const mkv_isa_ops mkv_isa_avx2;
-/* Only micro_kernel, pack_w_panel and pack_x_panel; for BF16 weights. */
+/* The bf16 dot-product kernels (micro_kernel, pack_w_panel for every
+ * dtype, pack_x_panel, the bf16 attention packers); the f32 ops of
+ * attention and the vector ops come from mkv_isa_avx512. */
 extern const mkv_isa_ops mkv_isa_avx512bf16;
 
 /* The table in use, or NULL for the scalar references. */
@@ -86,6 +99,8 @@ const mkv_isa_ops *mkv_kernels_ops(void);
  * runs the scalar reference, which allocates nothing. */
 bool mkv_matmul_blocked(const mkv_isa_ops *ops, float *y, const float *x, int64_t n, const mkv_tensor *w,
                         const float *bias);
-bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_attention_args *args);
+/* dot_ops: the table of the two products (ops itself for f32, the
+ * avx512bf16 table when args->bf16); ops: softmax and vote tiles. */
+bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, const mkv_attention_args *args);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "kernels/kernels.h"
 #include "util/dtype.h"
+#include "util/fp16.h"
 
 /* Elements of W converted per step: a multiple of every block size (32). */
 #define REF_ROW_CHUNK 256
@@ -106,45 +107,62 @@ void mkv_softmax_ref(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv_sum;
 }
 
-static double ref_score(const float *q, const float *k, int head_dim, float scale) {
+/* Element i of a key/value array: f32, or bf16 when `bf16`. */
+static float kv_element(const void *base, bool bf16, int64_t i) {
+    return bf16 ? mkv_bf16_to_f32(((const uint16_t *)base)[i]) : ((const float *)base)[i];
+}
+
+/* scale * q.k in double; bf16 compute rounds q to bf16 first (k is bf16). */
+static double ref_score(const float *q, const void *k, bool bf16, int head_dim, float scale) {
     double dot = 0.0;
-    for (int c = 0; c < head_dim; c++) dot += (double)q[c] * k[c];
+    for (int c = 0; c < head_dim; c++) {
+        float q_c = bf16 ? mkv_bf16_to_f32(mkv_f32_to_bf16_ftz(q[c])) : q[c];
+        dot += (double)q_c * kv_element(k, bf16, c);
+    }
     return dot * scale;
 }
 
 /* Naive attention, one query row at a time, with no buffer: pass 1 finds the
  * row max of the scores, pass 2 the softmax denominator and the weighted sum
  * of values, pass 3 (voting queries only) adds each key's probability to the
- * head's vote sums. Scores are recomputed in each pass. */
+ * head's vote sums. Scores are recomputed in each pass. With args->bf16 the
+ * weights of the values are rounded to bf16 (their sum is not), as the bf16
+ * path rounds its probabilities where they enter P.V; its per-tile running
+ * max makes the rounded values differ slightly, within the tests' tolerance. */
 void mkv_attention_ref(const mkv_attention_args *args) {
     const int group = args->n_heads / args->n_kv_heads;
     const int head_dim = args->head_dim;
+    const bool bf16 = args->bf16;
     for (int h = 0; h < args->n_heads; h++) {
         const mkv_kv_head_view *kv = &args->kv[h / group];
+        const size_t elem = bf16 ? sizeof(uint16_t) : sizeof(float);
         for (int64_t i = 0; i < args->n_q; i++) {
             const float *q = args->q + i * args->q_stride + (int64_t)h * head_dim;
             float *out = args->out + i * args->out_stride + (int64_t)h * head_dim;
             for (int c = 0; c < head_dim; c++) out[c] = 0.0f;
             if (kv->n_keys <= 0) continue;
+#define KEY(j) ((const unsigned char *)kv->k + (size_t)(j) * (size_t)kv->stride * elem)
+#define VALUE(j) ((const unsigned char *)kv->v + (size_t)(j) * (size_t)kv->stride * elem)
             double max_score = -INFINITY;
             for (int64_t j = 0; j < kv->n_keys; j++) {
-                double s = ref_score(q, kv->k + j * kv->stride, head_dim, args->scale);
+                double s = ref_score(q, KEY(j), bf16, head_dim, args->scale);
                 if (s > max_score) max_score = s;
             }
             double denominator = 0.0;
             for (int64_t j = 0; j < kv->n_keys; j++) {
-                double p = exp(ref_score(q, kv->k + j * kv->stride, head_dim, args->scale) - max_score);
+                double p = exp(ref_score(q, KEY(j), bf16, head_dim, args->scale) - max_score);
                 denominator += p;
-                const float *v = kv->v + j * kv->stride;
-                for (int c = 0; c < head_dim; c++) out[c] += (float)p * v[c];
+                float weight = bf16 ? mkv_bf16_to_f32(mkv_f32_to_bf16_ftz((float)p)) : (float)p;
+                for (int c = 0; c < head_dim; c++) out[c] += weight * kv_element(VALUE(j), bf16, c);
             }
             for (int c = 0; c < head_dim; c++) out[c] = (float)(out[c] / denominator);
             if (args->vote_query && args->vote_query[i]) {
                 float *votes = args->vote_sums[h];
                 for (int64_t j = 0; j < kv->n_keys; j++)
-                    votes[j] += (float)(exp(ref_score(q, kv->k + j * kv->stride, head_dim, args->scale) - max_score) /
-                                        denominator);
+                    votes[j] += (float)(exp(ref_score(q, KEY(j), bf16, head_dim, args->scale) - max_score) / denominator);
             }
+#undef KEY
+#undef VALUE
         }
     }
 }

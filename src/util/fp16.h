@@ -18,6 +18,16 @@ static inline uint16_t mkv_f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+/* f32 -> bf16 as the AVX512-BF16 instruction vcvtneps2bf16 rounds: nearest
+ * even, subnormal inputs to a signed zero, NaN quieted (the scalar twin of
+ * the bf16 compute path's rounding; it differs from mkv_f32_to_bf16 only
+ * for f32 subnormals). */
+static inline uint16_t mkv_f32_to_bf16_ftz(float f) {
+    uint32_t u = mkv_f32_bits(f);
+    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);
+    return mkv_f32_to_bf16(f);
+}
+
 static inline float mkv_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;

@@ -143,13 +143,13 @@ TEST(kern_ref_attention_explicit_probabilities) {
             double p[MAX_KEYS], z = 0;
             for (int j = 0; j < view->n_keys; j++) {
                 double s = 0;
-                for (int c = 0; c < D; c++) s += q[i * N_HEADS * D + h * D + c] * view->k[j * view->stride + c];
+                for (int c = 0; c < D; c++) s += q[i * N_HEADS * D + h * D + c] * ((const float *)view->k)[j * view->stride + c];
                 p[j] = exp(s / sqrt(D));
                 z += p[j];
             }
             for (int c = 0; c < D; c++) {
                 double o = 0;
-                for (int j = 0; j < view->n_keys; j++) o += p[j] / z * view->v[j * view->stride + c];
+                for (int j = 0; j < view->n_keys; j++) o += p[j] / z * ((const float *)view->v)[j * view->stride + c];
                 CHECK_NEAR(out[i * N_HEADS * D + h * D + c], o, 1e-6);
             }
             if (vote_query[i])

@@ -1,0 +1,264 @@
+/* bf16 compute kernels: the vdpbf16ps path against its scalar reference
+ * (identical bits: same roundings, same order), the reference's pair step
+ * against the instruction, and both against the f32 kernels within bf16
+ * tolerance. Skipped parts say so on CPUs without AVX512-BF16 (the scalar
+ * reference is then what bf16 compute runs, and its tolerance tests still run). */
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "test.h"
+#include "util/dtype.h"
+#include "util/fp16.h"
+
+static unsigned next_random(unsigned *state) {
+    *state = *state * 1664525u + 1013904223u;
+    return *state >> 8;
+}
+
+static float uniform(unsigned *state) { return (float)(next_random(state) & 0xffffff) / 16777216.0f * 2.0f - 1.0f; }
+
+static float *random_floats(int64_t count, unsigned *seed, float amplitude) {
+    float *values = malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
+    for (int64_t i = 0; i < count; i++) values[i] = amplitude * uniform(seed);
+    return values;
+}
+
+static float round_bf16(float x) { return mkv_bf16_to_f32(mkv_f32_to_bf16_ftz(x)); }
+
+/* A random bf16 with a normal exponent in [2^-27, 2^28). */
+static uint16_t random_bf16(unsigned *seed) {
+    unsigned r = next_random(seed);
+    return (uint16_t)((r & 1u) << 15 | (100u + (r >> 1) % 56u) << 7 | ((r >> 7) & 127u));
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static void dpbf16_lanes(float *acc, const uint16_t *a, const uint16_t *b) {
+    __m512 r = _mm512_dpbf16_ps(_mm512_loadu_ps(acc), (__m512bh)_mm512_loadu_si512(a), (__m512bh)_mm512_loadu_si512(b));
+    _mm512_storeu_ps(acc, r);
+}
+
+TEST(kern_bf16_dot_step_equals_vdpbf16ps) {
+    if (!mkv_kernels_have_bf16()) {
+        printf("     (no AVX512-BF16: instruction comparison skipped)\n");
+        return;
+    }
+    unsigned seed = 77;
+    int mismatches = 0;
+    for (int it = 0; it < 20000; it++) {
+        uint16_t a[32], b[32];
+        float acc[16], expected[16];
+        for (int i = 0; i < 32; i++) {
+            a[i] = random_bf16(&seed);
+            b[i] = random_bf16(&seed);
+        }
+        for (int i = 0; i < 16; i++) acc[i] = i % 4 == 0 ? 0.0f : mkv_bf16_to_f32(random_bf16(&seed)) * (1.0f + uniform(&seed) / 8);
+        for (int i = 0; i < 16; i++) expected[i] = mkv_bf16_dot_step(acc[i], a[2 * i], a[2 * i + 1], b[2 * i], b[2 * i + 1]);
+        dpbf16_lanes(acc, a, b);
+        mismatches += memcmp(acc, expected, sizeof acc) != 0;
+    }
+    CHECK_EQ_INT(mismatches, 0);
+}
+
+TEST(kern_bf16_rounding_is_nearest_even) {
+    CHECK(mkv_f32_to_bf16_ftz(1.0f + ldexpf(1.0f, -8)) == 0x3f80);           /* tie -> even (down) */
+    CHECK(mkv_f32_to_bf16_ftz(1.0f + 3 * ldexpf(1.0f, -8)) == 0x3f82);       /* tie -> even (up)   */
+    CHECK(mkv_f32_to_bf16_ftz(1.0f + ldexpf(1.0f, -8) + ldexpf(1.0f, -20)) == 0x3f81);
+    CHECK(mkv_f32_to_bf16_ftz(ldexpf(1.0f, -130)) == 0x0000);                /* subnormal -> 0     */
+    CHECK(mkv_f32_to_bf16_ftz(-ldexpf(1.0f, -130)) == 0x8000);
+    CHECK(mkv_f32_to_bf16(ldexpf(1.0f, -130)) != 0);                          /* PyTorch keeps it   */
+}
+
+/* |y - exact(x.W)| <= (2^-7 + (k + 2) 2^-24) sum |x w|: each operand rounded
+ * to bf16 (8 significant bits, unit roundoff 2^-8) moves a product by at most
+ * ~2^-7 relative, then the f32 accumulation as on the f32 path. */
+static int check_near_exact(const float *y, const float *x, const float *w_exact, int64_t n, int64_t in, int64_t out,
+                            const float *bias) {
+    int failures = 0;
+    for (int64_t i = 0; i < n && failures < 5; i++)
+        for (int64_t o = 0; o < out && failures < 5; o++) {
+            double exact = bias ? bias[o] : 0.0, magnitude = bias ? fabs(bias[o]) : 0.0;
+            for (int64_t k = 0; k < in; k++) {
+                double term = (double)x[i * in + k] * w_exact[o * in + k];
+                exact += term;
+                magnitude += fabs(term);
+            }
+            double tolerance = (ldexp(1.0, -7) + (double)(in + 2) * ldexp(1.0, -24)) * magnitude + 1e-30;
+            if (!(fabs(y[i * out + o] - exact) <= tolerance)) {
+                mkv_test_fail(__FILE__, __LINE__, "y[%lld][%lld] = %.9g, exact %.9g (tol %.3g)", (long long)i, (long long)o,
+                              y[i * out + o], exact, tolerance);
+                failures++;
+            }
+        }
+    return failures;
+}
+
+TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
+    const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_F16, MKV_TYPE_Q8_0, MKV_TYPE_Q4_0, MKV_TYPE_Q4_K};
+    const int64_t ins[] = {7, 61, 256, 608};
+    const int64_t ns[] = {1, 3, 17, 100};
+    const int64_t outs[] = {5, 77, 600};
+    unsigned seed = 9001;
+    const int saved_threads = omp_get_max_threads();
+    for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++)
+        for (size_t a = 0; a < 4; a++)
+            for (size_t b = 0; b < 4; b++)
+                for (size_t c = 0; c < 3; c++) {
+                    const mkv_dtype dtype = dtypes[t];
+                    const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
+                    const int64_t in = ins[a], n = ns[b], out = outs[c];
+                    if (in % traits->block_size) continue;
+                    if ((a + b + c) % 2 && dtype != MKV_TYPE_BF16) continue; /* half the grid for the other dtypes */
+                    float *source = random_floats(in * out, &seed, 1.0f), *w_exact = malloc((size_t)(in * out) * sizeof(float));
+                    size_t bytes = mkv_dtype_row_bytes(dtype, in) * (size_t)out;
+                    void *data = malloc(bytes);
+                    traits->from_float(source, data, in * out);
+                    traits->to_float(data, w_exact, in * out);
+                    mkv_tensor w = {.dtype = dtype, .n_dims = 2, .ne = {in, out, 1, 1}, .data = data, .n_bytes = bytes};
+                    float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
+                    float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
+                    float *y1 = malloc((size_t)(n * out) * sizeof(float));
+                    mkv_matmul_bf16_ref(y_ref, x, n, &w, bias);
+                    omp_set_num_threads(2);
+                    mkv_matmul_bf16(y, x, n, &w, bias);
+                    omp_set_num_threads(1);
+                    mkv_matmul_bf16(y1, x, n, &w, bias);
+                    omp_set_num_threads(saved_threads);
+                    CHECK_MSG(memcmp(y, y_ref, (size_t)(n * out) * sizeof(float)) == 0,
+                              "%s in %lld n %lld out %lld: SIMD != reference", traits->name, (long long)in, (long long)n,
+                              (long long)out);
+                    CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
+                    if (check_near_exact(y, x, w_exact, n, in, out, bias))
+                        mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: off the f32 product", traits->name,
+                                      (long long)in, (long long)n, (long long)out);
+                    free(source);
+                    free(w_exact);
+                    free(data);
+                    free(x);
+                    free(bias);
+                    free(y_ref);
+                    free(y);
+                    free(y1);
+                }
+}
+
+/* The bf16 path rounds exactly where it says: with operands already bf16
+ * values, its result equals the f32 path's up to f32 accumulation order. */
+TEST(kern_bf16_matmul_of_bf16_values_is_f32_accurate) {
+    unsigned seed = 31;
+    const int64_t in = 96, n = 20, out = 40;
+    float *x = random_floats(n * in, &seed, 1.0f), *wf = random_floats(in * out, &seed, 1.0f);
+    for (int64_t i = 0; i < n * in; i++) x[i] = round_bf16(x[i]);
+    for (int64_t i = 0; i < in * out; i++) wf[i] = round_bf16(wf[i]);
+    mkv_tensor w = {.dtype = MKV_TYPE_F32, .n_dims = 2, .ne = {in, out, 1, 1}, .data = wf, .n_bytes = (size_t)(in * out) * 4};
+    float y16[20 * 40], y32[20 * 40];
+    mkv_matmul_bf16(y16, x, n, &w, NULL);
+    mkv_matmul(y32, x, n, &w, NULL);
+    for (int64_t i = 0; i < n * out; i++) CHECK_NEAR(y16[i], y32[i], 1e-5 * (1 + fabs(y32[i])));
+    free(x);
+    free(wf);
+}
+
+/* ------------------------------------------------------------ attention */
+typedef struct {
+    int n_heads, n_kv_heads, head_dim;
+    int64_t n_q;
+    int64_t key_counts[4];
+    int vote_every;
+} bf16_attention_case;
+
+static void run_bf16_attention(const bf16_attention_case *tc, unsigned seed) {
+    const int d = tc->head_dim;
+    const int64_t q_stride = (int64_t)tc->n_heads * d + 3, out_stride = (int64_t)tc->n_heads * d;
+    float *q = random_floats(tc->n_q * q_stride, &seed, 1.5f);
+    uint16_t *kv16[4];
+    float *kv32[4];
+    mkv_kv_head_view view16[4], view32[4];
+    int64_t max_keys = 1;
+    for (int g = 0; g < tc->n_kv_heads; g++) {
+        const int64_t stride = d + 2 * g, count = tc->key_counts[g], total = 2 * (count + 1) * stride;
+        float *values = random_floats(total, &seed, 1.5f);
+        kv16[g] = malloc((size_t)total * sizeof(uint16_t));
+        kv32[g] = malloc((size_t)total * sizeof(float));
+        for (int64_t i = 0; i < total; i++) {
+            kv16[g][i] = mkv_f32_to_bf16(values[i]);
+            kv32[g][i] = mkv_bf16_to_f32(kv16[g][i]);
+        }
+        free(values);
+        view16[g] = (mkv_kv_head_view){kv16[g], kv16[g] + (count + 1) * stride, count, stride};
+        view32[g] = (mkv_kv_head_view){kv32[g], kv32[g] + (count + 1) * stride, count, stride};
+        if (count > max_keys) max_keys = count;
+    }
+    uint8_t *vote_query = malloc((size_t)tc->n_q);
+    for (int64_t i = 0; i < tc->n_q; i++) vote_query[i] = tc->vote_every && i % tc->vote_every == 0;
+    float *votes[3][8];
+    for (int r = 0; r < 3; r++)
+        for (int h = 0; h < tc->n_heads; h++) votes[r][h] = calloc((size_t)max_keys, sizeof(float));
+    float *out[4];
+    for (int r = 0; r < 4; r++) out[r] = calloc((size_t)(tc->n_q * out_stride), sizeof(float));
+    mkv_attention_args args = {.q = q, .n_q = tc->n_q, .q_stride = q_stride, .out_stride = out_stride,
+                               .n_heads = tc->n_heads, .n_kv_heads = tc->n_kv_heads, .head_dim = d,
+                               .scale = 1.0f / sqrtf((float)d), .vote_query = tc->vote_every ? vote_query : NULL};
+    /* 0: bf16 reference, 1: bf16 kernel (2 threads), 2: bf16 kernel (1 thread), 3: f32 kernel on the same K/V */
+    args.bf16 = true;
+    args.kv = view16;
+    args.out = out[0];
+    args.vote_sums = votes[0];
+    mkv_attention_ref(&args);
+    const int saved_threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    args.out = out[1];
+    args.vote_sums = votes[1];
+    mkv_attention(&args);
+    omp_set_num_threads(1);
+    args.out = out[2];
+    args.vote_sums = votes[2];
+    mkv_attention(&args);
+    omp_set_num_threads(saved_threads);
+    args.bf16 = false;
+    args.kv = view32;
+    args.out = out[3];
+    args.vote_sums = NULL;
+    args.vote_query = NULL;
+    mkv_attention(&args);
+    /* kernel vs reference: the same bf16 inputs; the probabilities' bf16
+     * rounding differs (tile max vs row max), <= 2^-8 relative per weight:
+     * 2^-8 * 1.5 (|v|) plus the f32 path's 1.5e-5. Against f32 compute: also
+     * q rounded (scores off by <= 2^-8 |q||k| scale), 2e-2 absolute. */
+    int bad_ref = 0, bad_f32 = 0;
+    for (int64_t e = 0; e < tc->n_q * out_stride; e++) {
+        bad_ref += !(fabsf(out[1][e] - out[0][e]) <= 1.5f * 0x1p-8f + 1.5e-5f);
+        bad_f32 += !(fabsf(out[1][e] - out[3][e]) <= 2e-2f);
+    }
+    CHECK_MSG(bad_ref == 0, "heads %d/%d d %d n_q %lld: %d outputs off the bf16 reference", tc->n_heads, tc->n_kv_heads, d,
+              (long long)tc->n_q, bad_ref);
+    CHECK_MSG(bad_f32 == 0, "heads %d/%d d %d: %d outputs off the f32 kernel", tc->n_heads, tc->n_kv_heads, d, bad_f32);
+    CHECK(memcmp(out[1], out[2], (size_t)(tc->n_q * out_stride) * sizeof(float)) == 0);
+    if (tc->vote_every)
+        for (int h = 0; h < tc->n_heads; h++) {
+            const int64_t keys = view16[h / (tc->n_heads / tc->n_kv_heads)].n_keys;
+            CHECK(memcmp(votes[1][h], votes[2][h], (size_t)max_keys * sizeof(float)) == 0);
+            for (int64_t j = 0; j < keys; j++) CHECK_NEAR(votes[1][h][j], votes[0][h][j], 1e-5 * fabs(votes[0][h][j]) + 1e-6);
+        }
+    for (int r = 0; r < 3; r++)
+        for (int h = 0; h < tc->n_heads; h++) free(votes[r][h]);
+    for (int r = 0; r < 4; r++) free(out[r]);
+    for (int g = 0; g < tc->n_kv_heads; g++) {
+        free(kv16[g]);
+        free(kv32[g]);
+    }
+    free(vote_query);
+    free(q);
+}
+
+TEST(kern_bf16_attention_matches_reference_and_f32) {
+    const bf16_attention_case cases[] = {
+        {4, 2, 64, 33, {113, 250}, 3},         /* GQA, per-head lengths, voting */
+        {4, 4, 128, 130, {1, 7, 301, 129}, 2}, /* a one-key head, odd key counts, > 4 query panels */
+        {8, 1, 20, 5, {61}, 1},                /* d not a multiple of 16 */
+        {2, 2, 40, 1, {0, 40}, 1},             /* a head with no keys; one query */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_bf16_attention(&cases[i], 500u + (unsigned)i);
+}
