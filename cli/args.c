@@ -165,3 +165,13 @@ void mkv_warn_past_context(const char *command, int n_tokens, int n_ctx, int ctx
             "degrade\n",
             command, n_tokens, n_ctx, ctx_size);
 }
+
+bool mkv_parse_compute(const char *flag, const char *text, mkv_compute *out) {
+    if (!text) {
+        mkv_arg_missing(flag);
+        return false;
+    }
+    if (mkv_compute_parse(text, out)) return true;
+    mkv_fail(MKV_ERR_USAGE, "%s: unknown value '%s' (auto, f32 or bf16)", flag, text);
+    return false;
+}

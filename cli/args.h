@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/kernels.h"
 #include "maskkv.h"
 
 /* Returns the value after argv[*i] (advancing *i), or NULL with an error. */
@@ -31,6 +32,8 @@ bool mkv_parse_id_list(const char *flag, const char *text, int32_t **out_ids, in
 /* --ctx-size N: a run of n_tokens past the model's trained context (n_ctx)
  * prints one line on stderr, "maskkv COMMAND: warning: ...", and goes on. */
 void mkv_warn_past_context(const char *command, int n_tokens, int n_ctx, int ctx_size);
+/* --compute auto|f32|bf16 */
+bool mkv_parse_compute(const char *flag, const char *text, mkv_compute *out);
 /* Applies --threads (1..1024) to OpenMP. */
 bool mkv_apply_threads(const char *text);
 

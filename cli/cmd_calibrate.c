@@ -16,7 +16,7 @@
 
 static void usage(void) {
     printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N] [--progress]\n"
-           "                        [--gen-len N] [--chat] [--threads N] [--ctx-size N]\n"
+           "                        [--gen-len N] [--chat] [--threads N] [--ctx-size N] [--compute auto|f32|bf16]\n"
            "Splits CALIB.txt into samples (paragraphs separated by blank lines, each cut to\n"
            "--max-len tokens, default 1024), runs the first denoising step of each (prompt +\n"
            "--gen-len masks, default 32) and averages I(l) = 1 - mean cos(h_in, h_out) of every\n"
@@ -30,6 +30,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
     const char *model_path = NULL, *calib_path = NULL, *out_path = NULL;
     int samples = 16, max_len = 1024, gen_len = 32, ctx_size = 0;
     bool chat = false, ids_per_line = false, force_progress = false;
+    mkv_compute compute = MKV_COMPUTE_AUTO;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -53,6 +54,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         else if (!strcmp(a, "--max-len")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &max_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &ctx_size)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--compute")) { if (!mkv_parse_compute(a, v, &compute)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_apply_threads(v)) return MKV_ERR_USAGE; }
         else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv calibrate --help)", a);
         if (!v) return mkv_arg_missing(a);
@@ -97,6 +99,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         goto done;
     }
     if ((st = mkv_workspace_init(&ws, hp, n_total_max)) != MKV_OK) goto done;
+    ws.compute = compute = mkv_compute_for_model(model, compute);
     int used = 0;
     mkv_progress progress;
     mkv_progress_init(&progress, force_progress, false);
@@ -139,7 +142,9 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         for (int i = n_ids; i < n; i++) tokens[i] = hp->mask_id;
         for (int i = 0; i < n; i++) rows[i] = i;
         mkv_kv_store_free(&store);
-        if ((st = mkv_kv_store_init(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false)) != MKV_OK) goto done;
+        if ((st = mkv_kv_store_init_dtype(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false,
+                                          mkv_compute_kv_dtype(compute))) != MKV_OK)
+            goto done;
         mkv_forward_observer obs = {.layer_importance = importance};
         if ((st = mkv_forward(model, &ws, &store, tokens, rows, n, &obs, NULL, 0, NULL)) != MKV_OK) goto done;
         mkv_profile_add_sample(&profile, importance);
@@ -152,7 +157,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         goto done;
     }
     if ((st = mkv_profile_save(&profile, out_path)) != MKV_OK) goto done;
-    printf("calibrate: %d samples -> %s; I(l) =", used, out_path);
+    printf("calibrate: %d samples -> %s (%s compute); I(l) =", used, out_path, mkv_compute_name(compute));
     for (int l = 0; l < hp->n_layers; l++) printf(" %.4f", profile.layer_importance[l]);
     printf("\n");
 done:

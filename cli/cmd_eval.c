@@ -32,7 +32,7 @@ static void usage(void) {
            "                   [--methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming]\n"
            "                   [--samples N] [--seed S] [--gen-len N] [--steps N] [--profile FILE]\n"
            "                   [--prompt-refresh N] [--response-refresh N] [--transfer-ratio R]\n"
-           "                   [--threads N] [--json] [--out DIR] [--ctx-size N]\n"
+           "                   [--threads N] [--json] [--out DIR] [--ctx-size N] [--compute auto|f32|bf16]\n"
            "DATA defaults to MODEL without .gguf plus '-eval'. 'full' is the uncompressed\n"
            "dLLM-Cache (prompt K/V kept whole); every other method evicts prompt K/V to the\n"
            "budget. Prints accuracy per method and budget and as a percentage of full;\n"
@@ -260,6 +260,7 @@ mkv_status cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) { if (!mkv_parse_u64(a, v, &base.seed)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 16, &base.gen_len)) return MKV_ERR_USAGE; base.block_len = base.gen_len; base.steps = base.gen_len; }
         else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &base.ctx_size)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--compute")) { if (!mkv_parse_compute(a, v, &base.compute)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 1, 1 << 16, &base.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--prompt-refresh")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &base.cache.prompt_refresh)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--response-refresh")) { if (!mkv_parse_int(a, v, 1, 1 << 30, &base.cache.response_refresh)) return MKV_ERR_USAGE; }
@@ -375,6 +376,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     cJSON_AddStringToObject(root, "model", model_path);
     cJSON_AddNumberToObject(root, "samples_per_cell", samples);
     cJSON_AddNumberToObject(root, "gen_len", base.gen_len);
+    cJSON_AddStringToObject(root, "compute", mkv_compute_name(mkv_compute_for_model(model, base.compute)));
     cJSON_AddNumberToObject(root, "seconds", mkv_now_seconds() - start);
     cJSON *rows = cJSON_AddArrayToObject(root, "results");
     for (int t = 0; t < tasks.n; t++) {

@@ -12,6 +12,7 @@
 static void usage(void) {
     printf("usage: maskkv forward -m MODEL --ids \"1 2 3\" [--positions all|i,j,...] --logits-out FILE\n"
            "                      [--threads N] [--check-weights] [--max-memory SIZE] [--ctx-size N]\n"
+           "                      [--compute auto|f32|bf16]\n"
            "Writes the logits of the requested positions as raw little-endian f32, rows in\n"
            "position order ([n_positions][n_vocab]), and prints a one-line summary.\n"
            "--ctx-size N runs up to N tokens, past the trained context with a warning.\n");
@@ -21,6 +22,7 @@ mkv_status cmd_forward(int argc, char **argv) {
     const char *model_path = NULL, *ids_text = NULL, *positions_text = "all", *out_path = NULL;
     bool check_weights = false;
     int ctx_size = 0;
+    mkv_compute compute = MKV_COMPUTE_AUTO;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -37,6 +39,9 @@ mkv_status cmd_forward(int argc, char **argv) {
         else if (!strcmp(a, "--positions")) positions_text = v;
         else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) {
             if (!mkv_parse_int(a, v, 1, 1 << 24, &ctx_size)) return MKV_ERR_USAGE;
+        }
+        else if (!strcmp(a, "--compute")) {
+            if (!mkv_parse_compute(a, v, &compute)) return MKV_ERR_USAGE;
         }
         else if (!strcmp(a, "--logits-out") || !strcmp(a, "-o")) out_path = v;
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
@@ -94,7 +99,10 @@ mkv_status cmd_forward(int argc, char **argv) {
             }
     }
     if ((st = mkv_workspace_init(&ws, hp, n)) != MKV_OK) goto done;
-    if ((st = mkv_kv_store_init(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false)) != MKV_OK) goto done;
+    ws.compute = compute = mkv_compute_for_model(model, compute);
+    if ((st = mkv_kv_store_init_dtype(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false,
+                                      mkv_compute_kv_dtype(compute))) != MKV_OK)
+        goto done;
     logits = mkv_malloc((size_t)n_positions * hp->n_vocab * sizeof(float), "logits");
     if (!logits) goto nomem;
     rows = mkv_malloc((size_t)n * sizeof(int32_t), "rows");
@@ -108,8 +116,8 @@ mkv_status cmd_forward(int argc, char **argv) {
     int argmax = 0;
     for (int v = 1; v < hp->n_vocab; v++)
         if (last[v] > last[argmax]) argmax = v;
-    printf("forward: %d tokens, %d logit rows -> %s; argmax of last row %d (%.4f); %.3f s (%.2f ms/token)\n", n,
-           n_positions, out_path, argmax, last[argmax], seconds, 1e3 * seconds / n);
+    printf("forward: %d tokens, %d logit rows -> %s; argmax of last row %d (%.4f); %.3f s (%.2f ms/token); %s compute\n", n,
+           n_positions, out_path, argmax, last[argmax], seconds, 1e3 * seconds / n, mkv_compute_name(compute));
     goto done;
 nomem:
     st = mkv_last_status() ? mkv_last_status() : MKV_ERR_NOMEM;

@@ -31,6 +31,8 @@ static void usage(void) {
         "  --temp T  --top-p P  --top-k K  --alg-temp T  --eps E  --cfg S  --threshold C\n"
         "  --no-eos / --no-eot    never generate EOS / EOT\n"
         "  --seed S               random seed (0)\n"
+        "  --compute P            auto | f32 | bf16: matmul precision (auto: bf16 when the CPU has\n"
+        "                         AVX-512-BF16 and the weights are bf16 or quantized, else f32)\n"
         "  --ctx-size N           context limit in tokens (default: the trained context); past the\n"
         "                         trained context it runs with a warning; the memory check sizes N\n"
         "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
@@ -121,6 +123,8 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
                             r->steps_run > 1 ? decode_seconds / (r->steps_run - 1) : 0);
     cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)mkv_peak_rss_bytes());
     cJSON_AddNumberToObject(o, "peak_alloc_bytes", (double)mkv_alloc_peak_bytes());
+    cJSON_AddStringToObject(o, "compute", mkv_compute_name(r->compute));
+    cJSON_AddStringToObject(o, "kv_dtype", mkv_compute_kv_dtype(r->compute) == MKV_TYPE_BF16 ? "bf16" : "f32");
     cJSON_AddNumberToObject(o, "kv_bytes", (double)r->kv_bytes_peak);
     cJSON_AddNumberToObject(o, "kv_bytes_decode", (double)r->kv_bytes_final);
     cJSON_AddNumberToObject(o, "model_bytes", (double)mkv_model_n_bytes(model));
@@ -162,8 +166,8 @@ static void print_summary(const mkv_model *model, const mkv_gen_result *r) {
         snprintf(kept, sizeof kept, "KV kept %lld of %.0f prompt pairs (%.1f%%), ", (long long)r->kv_prompt_kept, full,
                  full > 0 ? 100.0 * (double)r->kv_prompt_kept / full : 0);
     }
-    fprintf(stderr, "stats: %d prompt tokens, %s%.1f MiB of KV at the peak; %.2f s (prefill %.2f s, %d steps); peak RSS %.1f MiB\n",
-            r->n_prompt, kept, (double)r->kv_bytes_peak / mib, r->seconds, r->first_step_seconds, r->steps_run,
+    fprintf(stderr, "stats: %d prompt tokens, %s%.1f MiB of KV at the peak (%s compute); %.2f s (prefill %.2f s, %d steps); peak RSS %.1f MiB\n",
+            r->n_prompt, kept, (double)r->kv_bytes_peak / mib, mkv_compute_name(r->compute), r->seconds, r->first_step_seconds, r->steps_run,
             (double)mkv_peak_rss_bytes() / mib);
 }
 
@@ -204,6 +208,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
         else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &p.ctx_size)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--compute")) { if (!mkv_parse_compute(a, v, &p.compute)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/dtype.h"
@@ -99,6 +100,8 @@ static mkv_status print_json(const mkv_model *model) {
     if (n_tok >= 0) cJSON_AddNumberToObject(o, "tokenizer_tokens", n_tok);
     else cJSON_AddNullToObject(o, "tokenizer_tokens");
     cJSON_AddStringToObject(o, "chat_template", chat_kind(model));
+    cJSON_AddStringToObject(o, "compute", mkv_compute_name(mkv_compute_for_model(model, MKV_COMPUTE_AUTO)));
+    cJSON_AddBoolToObject(o, "cpu_bf16_dot_products", mkv_kernels_have_bf16());
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return mkv_fail(MKV_ERR_NOMEM, "info: out of memory");
@@ -129,6 +132,8 @@ static void print_text(const mkv_model *model) {
            hp->pad_id);
     printf("tied embedding: %s\n", model->output == model->tok_embd ? "yes" : "no");
     printf("tensors:        %d\n", model->n_tensors);
+    printf("compute:        %s (default here; CPU bf16 dot products: %s)\n",
+           mkv_compute_name(mkv_compute_for_model(model, MKV_COMPUTE_AUTO)), mkv_kernels_have_bf16() ? "yes" : "no");
     dtype_counts c;
     count_dtypes(model, &c);
     printf("dtypes:        ");

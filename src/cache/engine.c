@@ -10,8 +10,8 @@
 
 static bool keeps_response_state(mkv_cache_mode mode) { return mode == MKV_CACHE_DLLM || mode == MKV_CACHE_EVICT; }
 
-mkv_status mkv_engine_init(mkv_engine *e, const mkv_model *model, const mkv_cache_config *config, int n_prompt,
-                           int n_total) {
+mkv_status mkv_engine_init(mkv_engine *e, const mkv_model *model, const mkv_cache_config *config,
+                           mkv_compute compute, int n_prompt, int n_total) {
     memset(e, 0, sizeof *e);
     const mkv_hparams *hp = &model->hp;
     e->model = model;
@@ -31,8 +31,9 @@ mkv_status mkv_engine_init(mkv_engine *e, const mkv_model *model, const mkv_cach
     int n_dyn = n_total - e->dyn_start;
     mkv_status st = mkv_workspace_init(&e->ws, hp, n_total);
     if (st != MKV_OK) goto fail;
-    st = mkv_kv_store_init(&e->store, hp->n_layers, hp->n_kv_heads, hp->head_dim, e->dyn_start, n_dyn,
-                           config->mode == MKV_CACHE_EVICT);
+    e->ws.compute = compute;
+    st = mkv_kv_store_init_dtype(&e->store, hp->n_layers, hp->n_kv_heads, hp->head_dim, e->dyn_start, n_dyn,
+                                 config->mode == MKV_CACHE_EVICT, mkv_compute_kv_dtype(compute));
     if (st != MKV_OK) goto fail;
     e->rows = mkv_malloc((size_t)n_total * sizeof(int32_t), "active rows");
     e->logit_rows = mkv_malloc((size_t)n_total * sizeof(int32_t), "logit rows");
@@ -180,19 +181,18 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
             n_sel = n;
             for (int i = 0; i < n; i++) sel_rows[i] = i;
         } else {
-            mkv_qkv(m, l, xn, rows, n, NULL, NULL, v_all);
+            mkv_qkv(m, e->ws.compute, l, xn, rows, n, NULL, NULL, v_all);
             for (int i = 0; i < n; i++) {
                 float cached[kv_dim];
                 for (int h = 0; h < hp->n_kv_heads; h++) {
                     int r = mkv_kv_row(&e->store, l, h, rows[i]);
-                    memcpy(cached + h * hd, e->store.layers[l].heads[h].v + (size_t)r * hd, (size_t)hd * sizeof(float));
+                    mkv_kv_read_row(&e->store, e->store.layers[l].heads[h].v, r, cached + h * hd);
                 }
                 e->similarity[i] = (float)cosine(v_all + (size_t)i * kv_dim, cached, kv_dim);
                 /* as dLLM-Cache does, every response row's V is refreshed; K only for the selected */
                 for (int h = 0; h < hp->n_kv_heads; h++) {
                     int r = mkv_kv_row(&e->store, l, h, rows[i]);
-                    memcpy(e->store.layers[l].heads[h].v + (size_t)r * hd, v_all + (size_t)i * kv_dim + h * hd,
-                           (size_t)hd * sizeof(float));
+                    mkv_kv_write_row(&e->store, e->store.layers[l].heads[h].v, r, v_all + (size_t)i * kv_dim + h * hd);
                 }
             }
             /* the n_sel_target least similar rows, in position order */
@@ -214,13 +214,13 @@ static mkv_status partial_step(mkv_engine *e, const int32_t *tokens, int n_logit
                 positions[s] = rows[sel_rows[s]];
                 memcpy(sel_in + (size_t)s * d, xn + (size_t)sel_rows[s] * d, (size_t)d * sizeof(float));
             }
-            mkv_qkv(m, l, sel_in, positions, n_sel, sel_q, sel_k, sel_v);
+            mkv_qkv(m, e->ws.compute, l, sel_in, positions, n_sel, sel_q, sel_k, sel_v);
             mkv_status st = mkv_store_kv_rows(&e->store, l, sel_k, sel_v, positions, n_sel);
             secs[MKV_PART_QKV] += mkv_lap(&t);
             if (st == MKV_OK) st = mkv_attend(m, &e->store, l, sel_q, n_sel, sel_att, NULL, NULL);
             if (st != MKV_OK) return st;
             secs[MKV_PART_ATTENTION] += mkv_lap(&t);
-            mkv_matmul(sel_out, sel_att, n_sel, w->wo, NULL);
+            mkv_matmul_as(e->ws.compute, sel_out, sel_att, n_sel, w->wo, NULL);
             for (int s = 0; s < n_sel; s++)
                 memcpy(attn_cache + (size_t)(positions[s] - e->dyn_start) * d, sel_out + (size_t)s * d, (size_t)d * sizeof(float));
         }

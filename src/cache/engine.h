@@ -49,8 +49,9 @@ typedef struct {
     int n_full_passes, n_partial_steps;
 } mkv_engine;
 
-mkv_status mkv_engine_init(mkv_engine *engine, const mkv_model *model, const mkv_cache_config *config, int n_prompt,
-                           int n_total);
+/* compute: F32 or BF16 (AUTO runs F32); BF16 also stores K/V in bf16. */
+mkv_status mkv_engine_init(mkv_engine *engine, const mkv_model *model, const mkv_cache_config *config,
+                           mkv_compute compute, int n_prompt, int n_total);
 void mkv_engine_free(mkv_engine *engine);
 
 /* Logits [n][n_vocab] predicting the tokens at `positions` (after Dream's

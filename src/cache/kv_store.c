@@ -3,9 +3,37 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/fp16.h"
+
+size_t mkv_kv_elem_bytes(const mkv_kv_store *s) { return s->dtype == MKV_TYPE_BF16 ? sizeof(uint16_t) : sizeof(float); }
 
 static size_t head_bytes(const mkv_kv_store *s, int n_fixed) {
-    return 2 * (size_t)(n_fixed + s->n_dyn) * (size_t)s->head_dim * sizeof(float) + (size_t)n_fixed * sizeof(int32_t);
+    return 2 * (size_t)(n_fixed + s->n_dyn) * (size_t)s->head_dim * mkv_kv_elem_bytes(s) + (size_t)n_fixed * sizeof(int32_t);
+}
+
+/* Element offset -> byte pointer into a k or v buffer. */
+static unsigned char *at(const mkv_kv_store *s, void *buffer, size_t elements) {
+    return (unsigned char *)buffer + elements * mkv_kv_elem_bytes(s);
+}
+
+void mkv_kv_read_row(const mkv_kv_store *s, const void *buffer, int row, float *out) {
+    const size_t hd = (size_t)s->head_dim;
+    if (s->dtype == MKV_TYPE_BF16) {
+        const uint16_t *src = (const uint16_t *)buffer + (size_t)row * hd;
+        for (size_t c = 0; c < hd; c++) out[c] = mkv_bf16_to_f32(src[c]);
+    } else {
+        memcpy(out, (const float *)buffer + (size_t)row * hd, hd * sizeof(float));
+    }
+}
+
+void mkv_kv_write_row(const mkv_kv_store *s, void *buffer, int row, const float *values) {
+    const size_t hd = (size_t)s->head_dim;
+    if (s->dtype == MKV_TYPE_BF16) {
+        uint16_t *dst = (uint16_t *)buffer + (size_t)row * hd;
+        for (size_t c = 0; c < hd; c++) dst[c] = mkv_f32_to_bf16(values[c]);
+    } else {
+        memcpy((float *)buffer + (size_t)row * hd, values, hd * sizeof(float));
+    }
 }
 
 static void note_bytes(mkv_kv_store *s, size_t add, size_t sub) {
@@ -15,8 +43,8 @@ static void note_bytes(mkv_kv_store *s, size_t add, size_t sub) {
 
 static mkv_status head_alloc(mkv_kv_store *s, mkv_kv_head *h, int n_fixed) {
     size_t rows = (size_t)(n_fixed + s->n_dyn) * (size_t)s->head_dim;
-    h->k = mkv_calloc(rows ? rows : 1, sizeof(float), "KV cache keys");
-    h->v = mkv_calloc(rows ? rows : 1, sizeof(float), "KV cache values");
+    h->k = mkv_calloc(rows ? rows : 1, mkv_kv_elem_bytes(s), "KV cache keys");
+    h->v = mkv_calloc(rows ? rows : 1, mkv_kv_elem_bytes(s), "KV cache values");
     h->fixed_positions = mkv_malloc((size_t)(n_fixed ? n_fixed : 1) * sizeof(int32_t), "KV cache positions");
     if (!h->k || !h->v || !h->fixed_positions) {
         mkv_free(h->k);
@@ -45,7 +73,14 @@ static void head_release(mkv_kv_store *s, mkv_kv_head *h) {
 
 mkv_status mkv_kv_store_init(mkv_kv_store *s, int n_layers, int n_kv_heads, int head_dim, int dyn_start, int n_dyn,
                              bool lazy) {
+    return mkv_kv_store_init_dtype(s, n_layers, n_kv_heads, head_dim, dyn_start, n_dyn, lazy, MKV_TYPE_F32);
+}
+
+mkv_status mkv_kv_store_init_dtype(mkv_kv_store *s, int n_layers, int n_kv_heads, int head_dim, int dyn_start,
+                                   int n_dyn, bool lazy, mkv_dtype dtype) {
     memset(s, 0, sizeof *s);
+    if (dtype != MKV_TYPE_F32 && dtype != MKV_TYPE_BF16) return mkv_fail(MKV_ERR_INPUT, "KV cache elements must be f32 or bf16");
+    s->dtype = dtype;
     s->n_layers = n_layers;
     s->n_kv_heads = n_kv_heads;
     s->head_dim = head_dim;
@@ -108,9 +143,10 @@ mkv_status mkv_kv_layer_reset_full(mkv_kv_store *s, int layer) {
         mkv_kv_head fresh = {0};
         mkv_status st = head_alloc(s, &fresh, s->dyn_start);
         if (st != MKV_OK) return st;
-        size_t dyn_floats = (size_t)s->n_dyn * (size_t)s->head_dim;
-        memcpy(fresh.k + (size_t)s->dyn_start * s->head_dim, head->k + (size_t)head->n_fixed * s->head_dim, dyn_floats * sizeof(float));
-        memcpy(fresh.v + (size_t)s->dyn_start * s->head_dim, head->v + (size_t)head->n_fixed * s->head_dim, dyn_floats * sizeof(float));
+        const size_t dyn_bytes = (size_t)s->n_dyn * (size_t)s->head_dim * mkv_kv_elem_bytes(s);
+        const size_t hd = (size_t)s->head_dim;
+        memcpy(at(s, fresh.k, (size_t)s->dyn_start * hd), at(s, head->k, (size_t)head->n_fixed * hd), dyn_bytes);
+        memcpy(at(s, fresh.v, (size_t)s->dyn_start * hd), at(s, head->v, (size_t)head->n_fixed * hd), dyn_bytes);
         head_release(s, head);
         *head = fresh;
     }
@@ -131,13 +167,13 @@ mkv_status mkv_kv_head_keep(mkv_kv_store *s, int layer, int head_index, const in
             head_release(s, &kept);
             return mkv_fail(MKV_ERR_INPUT, "kept position %d is not a cached prompt row in increasing order", keep[i]);
         }
-        memcpy(kept.k + i * hd, head->k + (size_t)row * hd, hd * sizeof(float));
-        memcpy(kept.v + i * hd, head->v + (size_t)row * hd, hd * sizeof(float));
+        memcpy(at(s, kept.k, i * hd), at(s, head->k, (size_t)row * hd), hd * mkv_kv_elem_bytes(s));
+        memcpy(at(s, kept.v, i * hd), at(s, head->v, (size_t)row * hd), hd * mkv_kv_elem_bytes(s));
         kept.fixed_positions[i] = keep[i];
     }
-    size_t dyn_floats = (size_t)s->n_dyn * hd;
-    memcpy(kept.k + (size_t)n_keep * hd, head->k + (size_t)head->n_fixed * hd, dyn_floats * sizeof(float));
-    memcpy(kept.v + (size_t)n_keep * hd, head->v + (size_t)head->n_fixed * hd, dyn_floats * sizeof(float));
+    const size_t dyn_bytes = (size_t)s->n_dyn * hd * mkv_kv_elem_bytes(s);
+    memcpy(at(s, kept.k, (size_t)n_keep * hd), at(s, head->k, (size_t)head->n_fixed * hd), dyn_bytes);
+    memcpy(at(s, kept.v, (size_t)n_keep * hd), at(s, head->v, (size_t)head->n_fixed * hd), dyn_bytes);
     head_release(s, head);
     *head = kept;
     return MKV_OK;

@@ -9,7 +9,9 @@
  * position, overwritten whenever that position is recomputed. Fixed rows hold
  * prompt positions 0 .. dyn_start-1 — all of them (full cache) or the subset an
  * eviction policy kept, in increasing position order, post-RoPE. Because each
- * head has its own buffer, heads may keep different numbers of tokens. */
+ * head has its own buffer, heads may keep different numbers of tokens.
+ * Elements are f32, or bf16 (round to nearest even) under bf16 compute: half
+ * the bytes, and what the bf16 attention reads directly. */
 #ifndef MKV_KV_STORE_H
 #define MKV_KV_STORE_H
 
@@ -22,7 +24,7 @@
 typedef struct {
     int n_fixed;             /* kept prompt rows                          */
     int32_t *fixed_positions;/* [n_fixed] positions of the kept rows      */
-    float *k, *v;            /* [(n_fixed + n_dyn) * head_dim]            */
+    void *k, *v;             /* [(n_fixed + n_dyn) * head_dim] of the store's dtype */
 } mkv_kv_head;
 
 typedef struct {
@@ -31,6 +33,7 @@ typedef struct {
 
 typedef struct {
     int n_layers, n_kv_heads, head_dim;
+    mkv_dtype dtype;         /* MKV_TYPE_F32 or MKV_TYPE_BF16              */
     int dyn_start;           /* first dynamic position                     */
     int n_dyn;               /* dynamic rows per head                      */
     mkv_kv_layer *layers;
@@ -45,6 +48,15 @@ typedef struct {
  * one layer's full prompt K/V at a time. */
 mkv_status mkv_kv_store_init(mkv_kv_store *store, int n_layers, int n_kv_heads, int head_dim, int dyn_start, int n_dyn,
                              bool lazy);
+/* The same with elements of `dtype` (MKV_TYPE_F32 or MKV_TYPE_BF16). */
+mkv_status mkv_kv_store_init_dtype(mkv_kv_store *store, int n_layers, int n_kv_heads, int head_dim, int dyn_start,
+                                   int n_dyn, bool lazy, mkv_dtype dtype);
+/* Bytes of one element (4 or 2). */
+size_t mkv_kv_elem_bytes(const mkv_kv_store *store);
+/* Row `row` of a head's k or v buffer as f32 (exact), and from f32 (bf16
+ * stores round to nearest even). */
+void mkv_kv_read_row(const mkv_kv_store *store, const void *buffer, int row, float *out);
+void mkv_kv_write_row(const mkv_kv_store *store, void *buffer, int row, const float *values);
 /* True when the layer's heads hold buffers. */
 bool mkv_kv_layer_allocated(const mkv_kv_store *store, int layer);
 void mkv_kv_store_free(mkv_kv_store *store);

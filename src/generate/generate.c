@@ -279,7 +279,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     memcpy(g.tokens, prompt, (size_t)n_prompt * sizeof(int32_t));
     for (size_t i = (size_t)n_prompt; i < n; i++) g.tokens[i] = m->hp.mask_id;
     double start = mkv_now_seconds();
-    st = mkv_engine_init(&g.cond, m, &p->cache, n_prompt, g.n_total);
+    const mkv_compute compute = mkv_compute_for_model(m, p->compute);
+    st = mkv_engine_init(&g.cond, m, &p->cache, compute, n_prompt, g.n_total);
     if (st != MKV_OK) goto done;
     g.cond.ws.on_layer = p->on_layer;
     g.cond.ws.on_layer_ctx = p->on_layer_ctx;
@@ -292,7 +293,7 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
             goto done;
         }
         for (size_t i = 0; i < n; i++) g.uncond_tokens[i] = m->hp.mask_id;
-        st = mkv_engine_init(&g.uncond, m, &p->cache, n_prompt, g.n_total);
+        st = mkv_engine_init(&g.uncond, m, &p->cache, compute, n_prompt, g.n_total);
         if (st != MKV_OK) goto done;
         g.uncond.ws.on_layer = p->on_layer;
         g.uncond.ws.on_layer_ctx = p->on_layer_ctx;
@@ -304,6 +305,7 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     result->steps_run = g.step;
     result->n_prompt = n_prompt;
     result->n_total = g.n_total;
+    result->compute = compute;
     result->kv_bytes_peak = mkv_engine_kv_peak_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_peak_bytes(&g.uncond) : 0);
     result->kv_bytes_final = mkv_engine_kv_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_bytes(&g.uncond) : 0);
     result->kv_prompt_kept = p->cache.mode == MKV_CACHE_DLLM || p->cache.mode == MKV_CACHE_EVICT

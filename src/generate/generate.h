@@ -31,6 +31,7 @@ typedef struct {
     mkv_cache_config cache;
     int ctx_size;               /* --ctx-size: context limit in tokens (also what the up-front
                                    memory check sizes); 0 = the model's trained context */
+    mkv_compute compute;        /* --compute: f32, bf16 or AUTO (mkv_compute_for_model) */
     /* progress: called after every step (may be NULL) */
     void (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
     void *on_step_ctx;
@@ -59,6 +60,7 @@ typedef struct {
      * committing tokens from the logits */
     mkv_forward_timing prefill_timing, decode_timing;
     double sampling_seconds;
+    mkv_compute compute;        /* the precision that ran (F32 or BF16) */
 } mkv_gen_result;
 
 mkv_status mkv_generate(const mkv_model *model, const int32_t *prompt, int n_prompt, const mkv_gen_params *params,

@@ -72,6 +72,31 @@ void mkv_workspace_free(mkv_workspace *ws) {
     memset(ws, 0, sizeof *ws);
 }
 
+static bool bf16_or_quantized(mkv_dtype dtype) { return dtype != MKV_TYPE_F32 && dtype != MKV_TYPE_F16; }
+
+static double params_of(const mkv_tensor *t) { return t ? (double)t->ne[0] * (double)t->ne[1] : 0.0; }
+
+mkv_compute mkv_compute_for_model(const mkv_model *model, mkv_compute requested) {
+    if (requested != MKV_COMPUTE_AUTO) return requested;
+    if (!mkv_kernels_have_bf16() || !model->layers) return MKV_COMPUTE_F32;
+    double low_precision = 0, total = 0;
+    for (int l = 0; l < model->hp.n_layers; l++) {
+        const mkv_layer_weights *w = &model->layers[l];
+        const mkv_tensor *matrices[] = {w->wq, w->wk, w->wv, w->wo, w->ffn_gate, w->ffn_up, w->ffn_down};
+        for (size_t i = 0; i < sizeof matrices / sizeof matrices[0]; i++) {
+            total += params_of(matrices[i]);
+            if (matrices[i] && bf16_or_quantized(matrices[i]->dtype)) low_precision += params_of(matrices[i]);
+        }
+    }
+    total += params_of(model->output);
+    if (model->output && bf16_or_quantized(model->output->dtype)) low_precision += params_of(model->output);
+    return total > 0 && 2 * low_precision > total ? MKV_COMPUTE_BF16 : MKV_COMPUTE_F32;
+}
+
+mkv_dtype mkv_compute_kv_dtype(mkv_compute compute) {
+    return compute == MKV_COMPUTE_BF16 ? MKV_TYPE_BF16 : MKV_TYPE_F32;
+}
+
 /* A 1-D weight (norm, bias) as f32; HF checkpoints may store them in bf16/f16. */
 static const float *vector_f32(const mkv_tensor *t, float *scratch) {
     if (t->dtype == MKV_TYPE_F32) return t->data;
@@ -97,24 +122,24 @@ void mkv_embed_rows(const mkv_model *model, const int32_t *tokens, const int32_t
     }
 }
 
-void mkv_qkv(const mkv_model *model, int layer, const float *xn, const int32_t *rows, int n_rows, float *q, float *k,
-             float *v) {
+void mkv_qkv(const mkv_model *model, mkv_compute compute, int layer, const float *xn, const int32_t *rows, int n_rows,
+             float *q, float *k, float *v) {
     const mkv_hparams *hp = &model->hp;
     const mkv_layer_weights *w = &model->layers[layer];
     int q_dim = hp->n_heads * hp->head_dim, kv_dim = hp->n_kv_heads * hp->head_dim;
     float scratch[q_dim > kv_dim ? q_dim : kv_dim];
     if (q) {
-        mkv_matmul(q, xn, n_rows, w->wq, NULL);
+        mkv_matmul_as(compute, q, xn, n_rows, w->wq, NULL);
         add_bias(q, n_rows, q_dim, w->bq, scratch);
         mkv_rope(q, n_rows, q_dim, hp->n_heads, hp->head_dim, rows, hp->rope_theta, hp->rope_style);
     }
     if (k) {
-        mkv_matmul(k, xn, n_rows, w->wk, NULL);
+        mkv_matmul_as(compute, k, xn, n_rows, w->wk, NULL);
         add_bias(k, n_rows, kv_dim, w->bk, scratch);
         mkv_rope(k, n_rows, kv_dim, hp->n_kv_heads, hp->head_dim, rows, hp->rope_theta, hp->rope_style);
     }
     if (v) {
-        mkv_matmul(v, xn, n_rows, w->wv, NULL);
+        mkv_matmul_as(compute, v, xn, n_rows, w->wv, NULL);
         add_bias(v, n_rows, kv_dim, w->bv, scratch);
     }
 }
@@ -129,8 +154,8 @@ mkv_status mkv_store_kv_rows(mkv_kv_store *store, int layer, const float *k, con
             if (row < 0)
                 return mkv_fail(MKV_ERR_INPUT, "position %d was evicted from layer %d head %d and cannot be recomputed",
                                 rows[i], layer, h);
-            memcpy(head->k + (size_t)row * hd, k + (size_t)i * kv_dim + (size_t)h * hd, (size_t)hd * sizeof(float));
-            memcpy(head->v + (size_t)row * hd, v + (size_t)i * kv_dim + (size_t)h * hd, (size_t)hd * sizeof(float));
+            mkv_kv_write_row(store, head->k, row, k + (size_t)i * kv_dim + (size_t)h * hd);
+            mkv_kv_write_row(store, head->v, row, v + (size_t)i * kv_dim + (size_t)h * hd);
         }
     }
     return MKV_OK;
@@ -149,6 +174,7 @@ mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int lay
         .q = q, .n_q = n_rows, .q_stride = q_dim, .out = out, .out_stride = q_dim,
         .n_heads = hp->n_heads, .n_kv_heads = hp->n_kv_heads, .head_dim = hp->head_dim, .kv = views,
         .scale = 1.0f / sqrtf((float)hp->head_dim), .vote_query = vote_rows, .vote_sums = vote_sums,
+        .bf16 = store->dtype == MKV_TYPE_BF16,
     };
     mkv_attention(&args);
     return MKV_OK;
@@ -163,10 +189,10 @@ void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *
     for (int start = 0; start < n_rows; start += ws->chunk_rows) {
         int n = n_rows - start < ws->chunk_rows ? n_rows - start : ws->chunk_rows;
         mkv_rmsnorm(ws->xn, h + (size_t)start * d, norm, n, d, hp->norm_eps);
-        mkv_matmul(ws->ffn_gate, ws->xn, n, w->ffn_gate, NULL);
-        mkv_matmul(ws->ffn_up, ws->xn, n, w->ffn_up, NULL);
+        mkv_matmul_as(ws->compute, ws->ffn_gate, ws->xn, n, w->ffn_gate, NULL);
+        mkv_matmul_as(ws->compute, ws->ffn_up, ws->xn, n, w->ffn_up, NULL);
         mkv_swiglu(ws->ffn_gate, ws->ffn_gate, ws->ffn_up, (int64_t)n * hp->d_ff);
-        mkv_matmul(out + (size_t)start * d, ws->ffn_gate, n, w->ffn_down, NULL);
+        mkv_matmul_as(ws->compute, out + (size_t)start * d, ws->ffn_gate, n, w->ffn_down, NULL);
     }
 }
 
@@ -177,7 +203,7 @@ void mkv_lm_head(const mkv_model *model, mkv_workspace *ws, const float *x, int 
     for (int start = 0; start < n_rows; start += ws->chunk_rows) {
         int n = n_rows - start < ws->chunk_rows ? n_rows - start : ws->chunk_rows;
         mkv_rmsnorm(ws->xn, x + (size_t)start * d, norm, n, d, model->hp.norm_eps);
-        mkv_matmul(logits + (size_t)start * model->hp.n_vocab, ws->xn, n, model->output, NULL);
+        mkv_matmul_as(ws->compute, logits + (size_t)start * model->hp.n_vocab, ws->xn, n, model->output, NULL);
     }
 }
 
@@ -255,7 +281,7 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
         for (int c0 = 0; c0 < n_rows && st == MKV_OK; c0 += C) {
             int n = n_rows - c0 < C ? n_rows - c0 : C;
             mkv_rmsnorm(ws->xn, x + (size_t)c0 * d, attn_norm, n, d, hp->norm_eps);
-            mkv_qkv(model, l, ws->xn, rows + c0, n, NULL, ws->k, ws->v);
+            mkv_qkv(model, ws->compute, l, ws->xn, rows + c0, n, NULL, ws->k, ws->v);
             st = mkv_store_kv_rows(store, l, ws->k, ws->v, rows + c0, n);
         }
         secs[MKV_PART_QKV] += mkv_lap(&t);
@@ -271,13 +297,13 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
             int n = n_rows - c0 < C ? n_rows - c0 : C;
             float *xc = x + (size_t)c0 * d;
             mkv_rmsnorm(ws->xn, xc, attn_norm, n, d, hp->norm_eps);
-            mkv_qkv(model, l, ws->xn, rows + c0, n, ws->q, NULL, NULL);
+            mkv_qkv(model, ws->compute, l, ws->xn, rows + c0, n, ws->q, NULL, NULL);
             secs[MKV_PART_QKV] += mkv_lap(&t);
             st = mkv_attend(model, store, l, ws->q, n, ws->att, vote_block ? obs->vote_rows + c0 : NULL,
                             vote_block ? vote_sums : NULL);
             secs[MKV_PART_ATTENTION] += mkv_lap(&t);
             if (st != MKV_OK) break;
-            mkv_matmul(ws->proj, ws->att, n, w->wo, NULL);
+            mkv_matmul_as(ws->compute, ws->proj, ws->att, n, w->wo, NULL);
             if (obs && obs->layer_importance) cos_total += cosine_sum(xc, ws->proj, n, d);
             if (obs && obs->attn_out_cache)
                 save_response_rows(obs->attn_out_cache[l], ws->proj, rows + c0, n, obs->response_start, d);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cache/kv_store.h"
+#include "kernels/kernels.h"
 #include "model/model.h"
 
 /* Rows per chunk of the row-wise work (norms, projections, attention queries,
@@ -55,6 +56,9 @@ typedef struct {
     float *proj;             /* [chunk_rows][d_model] sub-layer outputs     */
     float *ffn_gate, *ffn_up;/* [chunk_rows][d_ff]                          */
     size_t bytes;
+    /* Precision of the matmuls (F32 or BF16; AUTO, the zeroed default, runs
+     * F32). BF16 wants a BF16 kv_store (whose dtype decides the attention's). */
+    mkv_compute compute;
     mkv_forward_timing timing;
     /* Progress: called after every layer of every pass through this
      * workspace with the number of active rows (NULL = none). */
@@ -103,8 +107,8 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
 /* x[i] = embedding of tokens[rows[i]] */
 void mkv_embed_rows(const mkv_model *model, const int32_t *tokens, const int32_t *rows, int n_rows, float *x);
 /* q, k, v of n rows of normalised input xn (biases, RoPE at positions rows). */
-void mkv_qkv(const mkv_model *model, int layer, const float *xn, const int32_t *rows, int n_rows, float *q, float *k,
-             float *v);
+void mkv_qkv(const mkv_model *model, mkv_compute compute, int layer, const float *xn, const int32_t *rows, int n_rows,
+             float *q, float *k, float *v);
 /* Writes k, v rows into the store at their positions' rows. */
 mkv_status mkv_store_kv_rows(mkv_kv_store *store, int layer, const float *k, const float *v, const int32_t *rows,
                              int n_rows);
@@ -115,6 +119,14 @@ mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int lay
 void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *h, int n_rows, float *out);
 /* logits for n rows of final hidden states x. */
 void mkv_lm_head(const mkv_model *model, mkv_workspace *ws, const float *x, int n_rows, float *logits);
+
+/* The precision AUTO stands for on this model and CPU: BF16 when the CPU
+ * runs vdpbf16ps (mkv_kernels_have_bf16) and most matmul weights (by
+ * parameter count) are BF16 or quantized, F32 otherwise (F32/F16 weights).
+ * F32 and BF16 are returned as they are. */
+mkv_compute mkv_compute_for_model(const mkv_model *model, mkv_compute requested);
+/* The KV cache element type of a precision: BF16 for BF16, else F32. */
+mkv_dtype mkv_compute_kv_dtype(mkv_compute compute);
 
 /* Bytes the forward pass would allocate for `max_rows` (workspace + scratch). */
 size_t mkv_forward_workspace_bytes(const mkv_hparams *hp, int max_rows);

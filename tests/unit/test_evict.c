@@ -152,8 +152,8 @@ static void write_layer(fixture *f, int layer) {
             int r = mkv_kv_row(&f->store, layer, h, p);
             if (r < 0) continue;
             for (int d = 0; d < hd; d++) {
-                f->store.layers[layer].heads[h].k[(size_t)r * hd + d] = code(layer, h, p);
-                f->store.layers[layer].heads[h].v[(size_t)r * hd + d] = -code(layer, h, p);
+                ((float *)f->store.layers[layer].heads[h].k)[(size_t)r * hd + d] = code(layer, h, p);
+                ((float *)f->store.layers[layer].heads[h].v)[(size_t)r * hd + d] = -code(layer, h, p);
             }
         }
 }
@@ -207,11 +207,11 @@ static void check_store(const fixture *f) {
             total += head->n_fixed;
             for (int i = 0; i < head->n_fixed; i++) {
                 if (i > 0) CHECK(head->fixed_positions[i] > head->fixed_positions[i - 1]);
-                CHECK(head->k[(size_t)i * s->head_dim] == code(l, h, head->fixed_positions[i]));
-                CHECK(head->v[(size_t)i * s->head_dim + 3] == -code(l, h, head->fixed_positions[i]));
+                CHECK(((float *)head->k)[(size_t)i * s->head_dim] == code(l, h, head->fixed_positions[i]));
+                CHECK(((float *)head->v)[(size_t)i * s->head_dim + 3] == -code(l, h, head->fixed_positions[i]));
             }
             for (int i = 0; i < s->n_dyn; i++)
-                CHECK(head->k[(size_t)(head->n_fixed + i) * s->head_dim] == code(l, h, s->dyn_start + i));
+                CHECK(((float *)head->k)[(size_t)(head->n_fixed + i) * s->head_dim] == code(l, h, s->dyn_start + i));
         }
         CHECK_EQ_INT(kept[l], total);
     }

@@ -19,7 +19,7 @@ typedef struct {
 static mkv_status run_two_steps(const mkv_model *m, const mkv_cache_config *config, const int32_t *tokens, int n_prompt,
                                 int n_total, engine_run *out) {
     memset(out, 0, sizeof *out);
-    mkv_status st = mkv_engine_init(&out->engine, m, config, n_prompt, n_total);
+    mkv_status st = mkv_engine_init(&out->engine, m, config, MKV_COMPUTE_F32, n_prompt, n_total);
     if (st != MKV_OK) return st;
     int n = n_total - n_prompt;
     int32_t positions[64];

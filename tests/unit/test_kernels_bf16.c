@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "quant_blocks.h"
 #include "test.h"
 #include "util/dtype.h"
 #include "util/fp16.h"
@@ -114,7 +115,8 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
                     float *source = random_floats(in * out, &seed, 1.0f), *w_exact = malloc((size_t)(in * out) * sizeof(float));
                     size_t bytes = mkv_dtype_row_bytes(dtype, in) * (size_t)out;
                     void *data = malloc(bytes);
-                    traits->from_float(source, data, in * out);
+                    if (traits->from_float) traits->from_float(source, data, in * out);
+                    else mkv_test_random_blocks(dtype, data, in * out / traits->block_size, seed++); /* read-only K-quants */
                     traits->to_float(data, w_exact, in * out);
                     mkv_tensor w = {.dtype = dtype, .n_dims = 2, .ne = {in, out, 1, 1}, .data = data, .n_bytes = bytes};
                     float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
