@@ -15,15 +15,23 @@
 #include "util/safe_write.h"
 
 static void usage(void) {
-    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N] [--progress]\n"
-           "                        [--gen-len N] [--chat] [--threads N] [--ctx-size N]\n"
-           "Splits CALIB.txt into samples (paragraphs separated by blank lines, each cut to\n"
-           "--max-len tokens, default 1024), runs the first denoising step of each (prompt +\n"
-           "--gen-len masks, default 32) and averages I(l) = 1 - mean cos(h_in, h_out) of every\n"
-           "attention sub-layer. Default --samples 16. --ids-file FILE instead of -f takes one\n"
-           "sample of token ids per line (models without a tokenizer, benchmarks).\n"
-           "Samples are cut to the context (--ctx-size N, default the trained one; past the\n"
-           "trained context with a warning).\n");
+    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [options]\n"
+           "Measures MaskKV's layer importance I(l) = 1 - mean cos(h_in, h_out) of every attention\n"
+           "sub-layer at the first denoising step and writes it as a profile for generate --profile.\n"
+           "  -m, --model PATH   .gguf file or HF checkpoint directory (required)\n"
+           "  -f, --file FILE    calibration text: samples are paragraphs separated by blank lines\n"
+           "  --ids-file FILE    instead of -f: one sample of token ids per line (models without a\n"
+           "                     tokenizer, benchmarks)\n"
+           "  -o, --output FILE  the profile JSON (required; written atomically)\n"
+           "  --samples N        samples used (16)\n"
+           "  --max-len N        tokens per sample, longer ones are cut (1024)\n"
+           "  --gen-len N        masks after each sample (32)\n"
+           "  --chat             wrap each sample in the chat template (off)\n"
+           "  -t, --threads N    threads (all cores)\n"
+           "  -c, --ctx-size N   cut samples to N tokens of context; past the trained context with a\n"
+           "                     warning (default: the trained context)\n"
+           "  --progress         progress on stderr even when it is not a terminal\n"
+           "example: maskkv calibrate -m models/llada-tiny-retrieval.gguf -f /usr/share/common-licenses/GPL-3 --samples 4 --max-len 256 --gen-len 8 --chat -o profile.json\n");
 }
 
 mkv_status cmd_calibrate(int argc, char **argv) {

@@ -48,9 +48,14 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: maskkv convert -i HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
-            "  -i, --input DIR     HF checkpoint directory (config.json, tokenizer.json, *.safetensors)\n"
-            "  -o, --output FILE   GGUF file to write\n"
-            "  --type TYPE         type of the 2-D weights (default f16); norms and biases stay f32\n");
+            "Writes an HF checkpoint (LLaDA or Dream) as one GGUF file: weights, hyperparameters,\n"
+            "tokenizer and chat template. The output is written to a temporary file and renamed\n"
+            "into place; an output that is one of the inputs is refused.\n"
+            "  -i, --input DIR     HF checkpoint directory: config.json, *.safetensors (sharded or not),\n"
+            "                      tokenizer.json or vocab.json + merges.txt (required)\n"
+            "  -o, --output FILE   GGUF file to write (required)\n"
+            "  --type TYPE         type of the 2-D weights (f16); norms and biases stay f32\n"
+            "example: maskkv convert -i tests/models/llada-tiny -o llada-tiny.gguf --type bf16\n");
 }
 
 /* llama.cpp's LlamaFileType numbering (general.file_type). */

@@ -27,17 +27,29 @@
 #define MAX_LIST 16
 
 static void usage(void) {
-    printf("usage: maskkv eval -m MODEL [--data DIR] [--task niah,recall,two] [--lengths 256,512,1024,2048]\n"
-           "                   [--depths 0,0.25,0.5,0.75,1] [--budgets 16,32,64,128,256]\n"
-           "                   [--methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming]\n"
-           "                   [--samples N] [--seed S] [--gen-len N] [--steps N] [--profile FILE]\n"
-           "                   [--prompt-refresh N] [--response-refresh N] [--transfer-ratio R]\n"
-           "                   [--threads N] [--json] [--out DIR] [--ctx-size N]\n"
-           "DATA defaults to MODEL without .gguf plus '-eval'. 'full' is the uncompressed\n"
-           "dLLM-Cache (prompt K/V kept whole); every other method evicts prompt K/V to the\n"
-           "budget. Prints accuracy per method and budget and as a percentage of full;\n"
-           "--out writes results.json and results.csv (plots: tools/plot_eval.py).\n"
-           "--ctx-size N runs prompts up to N tokens, past the trained context with a warning.\n");
+    printf("usage: maskkv eval -m MODEL [options]\n"
+           "Accuracy of cache policies on the retrieval tasks of a data directory (JSONL sets per\n"
+           "task and length). 'full' is the uncompressed dLLM-Cache (prompt K/V kept whole); every\n"
+           "other method evicts prompt K/V to the budget. Prints accuracy per method and budget and\n"
+           "as a percentage of full.\n"
+           "  -m, --model PATH       .gguf file or HF checkpoint directory (required)\n"
+           "  --data DIR             the sets (MODEL without .gguf, plus '-eval')\n"
+           "  --task LIST            niah,recall,two (all three)\n"
+           "  --lengths LIST         prompt lengths (256,512,1024,2048)\n"
+           "  --depths LIST          needle depths (0,0.25,0.5,0.75,1)\n"
+           "  --budgets LIST         per-head budgets (16,32,64,128,256)\n"
+           "  --methods LIST         full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming (all)\n"
+           "  --samples N            samples per set (20)\n"
+           "  --seed S               random seed (0)\n"
+           "  --gen-len N            answer tokens; also steps and block length (8)\n"
+           "  --steps N              denoising steps (= gen-len)\n"
+           "  --profile FILE         layer importance for maskkv (MODEL.profile.json if present)\n"
+           "  --prompt-refresh N (50)  --response-refresh N (5)  --transfer-ratio R (0.25)\n"
+           "  -t, --threads N        threads (all cores)\n"
+           "  --json                 one JSON object on stdout (off: a table)\n"
+           "  --out DIR              also write results.json and results.csv (plots: tools/plot_eval.py)\n"
+           "  -c, --ctx-size N       run prompts up to N tokens, past the trained context with a warning\n"
+           "example: maskkv eval -m models/llada-tiny-retrieval.gguf --task niah --lengths 256 --budgets 64 --methods full,maskkv --samples 4\n");
 }
 
 typedef struct {

@@ -10,11 +10,20 @@
 #include "util/safe_write.h"
 
 static void usage(void) {
-    printf("usage: maskkv forward -m MODEL --ids \"1 2 3\" [--positions all|i,j,...] --logits-out FILE\n"
-           "                      [--threads N] [--check-weights] [--max-memory SIZE] [--ctx-size N]\n"
-           "Writes the logits of the requested positions as raw little-endian f32, rows in\n"
-           "position order ([n_positions][n_vocab]), and prints a one-line summary.\n"
-           "--ctx-size N runs up to N tokens, past the trained context with a warning.\n");
+    printf("usage: maskkv forward -m MODEL --ids \"1 2 3\" --logits-out FILE [options]\n"
+           "Runs the transformer once over the ids (bidirectional attention, no cache) and writes\n"
+           "the logits of the requested positions as raw little-endian f32, rows in position\n"
+           "order ([n_positions][n_vocab]); prints a one-line summary.\n"
+           "  -m, --model PATH       .gguf file or HF checkpoint directory (required)\n"
+           "  --ids LIST             token ids separated by spaces or commas (required)\n"
+           "  --positions all|i,j,.. positions whose logits are written (all)\n"
+           "  --logits-out FILE      the output file (required; written atomically)\n"
+           "  -t, --threads N        threads (all cores)\n"
+           "  --check-weights        scan every weight for NaN/Inf first (off)\n"
+           "  --max-memory SIZE      refuse a run whose estimate exceeds SIZE, e.g. 8G (physical memory)\n"
+           "  -c, --ctx-size N       run up to N tokens, past the trained context with a warning\n"
+           "                         (default: the trained context)\n"
+           "example: maskkv forward -m models/llada-tiny-retrieval.gguf --ids \"1 2 3 4\" --positions 3 --logits-out logits.f32\n");
 }
 
 mkv_status cmd_forward(int argc, char **argv) {

@@ -14,9 +14,11 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: maskkv info -m PATH [--json] [--check-weights]\n"
-            "  -m, --model PATH   .gguf file or HF checkpoint directory\n"
-            "  --json             print one JSON object\n"
-            "  --check-weights    also scan every weight for NaN/Inf\n");
+            "Prints the architecture, shapes, tensor types, tokenizer and chat template of a model.\n"
+            "  -m, --model PATH   .gguf file or HF checkpoint directory (required)\n"
+            "  --json             print one JSON object (off: text)\n"
+            "  --check-weights    also scan every weight for NaN/Inf (off: headers only)\n"
+            "example: maskkv info -m models/llada-tiny-retrieval.gguf\n");
 }
 
 /* The shortest decimal that reads back as the same float (1e-05, not 9.99999975e-06). */
