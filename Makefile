@@ -99,7 +99,10 @@ test-train: $(BIN)
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
 
-run: $(BIN)
+# a fresh clone builds on every core (the run itself is the program's own threads)
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+run:
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BIN)
 	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
 	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
 	@printf 'Answer:   '

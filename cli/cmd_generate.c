@@ -382,7 +382,6 @@ mkv_status cmd_generate(int argc, char **argv) {
     if (tok && (st = mkv_detokenize_output(tok, result.tokens + n_prompt, answer_len, 0, &answer_text, &answer_bytes,
                                            &n_unknown)) != MKV_OK)
         goto done;
-    if (stats) print_summary(model, &result);
     if (json) {
         print_json(model, &p, &result, answer_text, answer_bytes, n_unknown, answer_len, cache_name);
     } else if (answer_text) {
@@ -392,6 +391,9 @@ mkv_status cmd_generate(int argc, char **argv) {
         for (int i = 0; i < answer_len; i++) printf("%s%d", i ? " " : "", result.tokens[n_prompt + i]);
         printf("\n");
     }
+    /* the summary follows the answer, also when stdout is a pipe and stderr is not */
+    fflush(stdout);
+    if (stats) print_summary(model, &result);
 done:
     mkv_gen_result_free(&result);
     mkv_free(answer_text);
