@@ -597,7 +597,9 @@ typedef struct {
     mkv_gen_params base;        /* sampler, gen_len, steps, refresh, ctx_size, profile_path */
     /* progress after every run (may be NULL): runs done, and the cell */
     void (*on_run)(void *user, int runs_done, const char *task, int length, const char *method, int budget);
-    void *on_run_ctx;
+    /* once, for the first run past the model's trained context (allowed by base.ctx_size); may be NULL */
+    void (*on_past_context)(void *user, int n_tokens, int n_ctx, int ctx_size);
+    void *on_run_ctx;           /* `user` of both callbacks */
 } mkv_eval_params;
 
 typedef struct mkv_eval_result mkv_eval_result;
