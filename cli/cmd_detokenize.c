@@ -5,8 +5,6 @@
 
 #include "args.h"
 #include "commands.h"
-#include "tokenizer/tokenizer.h"
-#include "util/alloc.h"
 
 static void usage(FILE *out) {
     fprintf(out,

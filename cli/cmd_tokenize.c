@@ -6,9 +6,6 @@
 
 #include "args.h"
 #include "commands.h"
-#include "tokenizer/tokenizer.h"
-#include "util/alloc.h"
-#include "util/mapped_file.h"
 
 #define MAX_TEXT_BYTES ((size_t)1 << 30)
 

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util/safe_write.h"
 
 static const mkv_command commands[] = {
     {"info", cmd_info, "describe a model (.gguf file or HF directory)"},

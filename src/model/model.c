@@ -15,8 +15,16 @@
 
 /* ------------------------------------------------------------ load / free */
 
-mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
+mkv_status mkv_model_load(const char *path, mkv_model **out_model) { return mkv_model_load_with(path, NULL, out_model); }
+
+mkv_status mkv_model_load_with(const char *path, const mkv_model_params *params, mkv_model **out_model) {
     *out_model = NULL;
+    mkv_model_params p = params ? *params : mkv_model_params_default();
+    if (p.n_threads < 0 || p.n_threads > 1024)
+        return mkv_fail(MKV_ERR_USAGE, "--threads: %d is out of range [1, 1024]", p.n_threads);
+    if (p.ctx_size < 0 || p.ctx_size > (1 << 24))
+        return mkv_fail(MKV_ERR_USAGE, "--ctx-size: %d is out of range [1, %d]", p.ctx_size, 1 << 24);
+    if (p.max_memory > 0) mkv_alloc_set_limit(p.max_memory);
     struct stat sb;
     if (!path || !path[0]) return mkv_fail(MKV_ERR_IO, "no model path given");
     if (stat(path, &sb) != 0) return mkv_fail(MKV_ERR_IO, "%s: cannot open: no such file or directory", path);
@@ -24,6 +32,10 @@ mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
     mkv_model *model = mkv_calloc(1, sizeof *model, "model");
     if (!model) return mkv_last_status();
     snprintf(model->path, sizeof model->path, "%s", path);
+    model->params = p;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--;
+    snprintf(model->default_profile, sizeof model->default_profile, "%.*s.profile.json", (int)len, path);
     mkv_status st = S_ISDIR(sb.st_mode) ? mkv_load_hf_dir(model, path) : mkv_load_gguf_file(model, path);
     if (st) {
         mkv_model_free(model);

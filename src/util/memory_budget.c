@@ -65,7 +65,7 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
     double dyn = N - fixed;
     double f = sizeof(float);
 
-    /* mkv_generate: sequence, candidates, chosen, picked (4 bytes each), confidence (8), logits */
+    /* mkv_denoise: sequence, candidates, chosen, picked (4 bytes each), confidence (8), logits */
     double other = sequences * (N * 24 + G * V * f);
     /* engine workspace (forward.c workspace_floats: the residual stream, then
      * chunks of xn, proj, q, att, k, v, FFN gate/up) and the LM head input */

@@ -91,12 +91,12 @@ static void sweep_generation(const char *model_path, mkv_cache_mode mode, mkv_la
     for (n = 1; n < SWEEP_MAX; n++) {
         mkv_clear_error();
         mkv_alloc_fail_after(n);
-        mkv_gen_result r;
-        mkv_status st = mkv_generate(model, prompt, 12, &p, &r);
+        mkv_denoise_result r;
+        mkv_status st = mkv_denoise(model, prompt, 12, &p, &r);
         mkv_alloc_fail_after(0);
         bool injected = strstr(mkv_last_error(), "injected") != NULL;
         if (st == MKV_OK) {
-            mkv_gen_result_free(&r);
+            mkv_denoise_result_free(&r);
             CHECK_EQ_INT(mkv_alloc_current_bytes(), base);
             if (!injected) break;
             continue;
@@ -187,7 +187,7 @@ TEST(badinput_memory_estimate_refuses_an_8b_model_at_a_million_tokens) {
 }
 
 /* The estimate is close to what a generation really allocates (peak of the
- * counted bytes), and mkv_generate refuses before allocating anything. */
+ * counted bytes), and mkv_denoise refuses before allocating anything. */
 static void check_estimate(const char *path, mkv_cache_mode mode, double cfg) {
     mkv_model *model = NULL;
     REQUIRE(mkv_model_load(path, &model) == MKV_OK);
@@ -204,16 +204,16 @@ static void check_estimate(const char *path, mkv_cache_mode mode, double cfg) {
     mkv_memory_estimate e = mkv_gen_memory_estimate(model, &p, 200);
     size_t base = mkv_alloc_current_bytes();
     mkv_alloc_reset_peak();
-    mkv_gen_result r;
-    REQUIRE(mkv_generate(model, prompt, 200, &p, &r) == MKV_OK);
+    mkv_denoise_result r;
+    REQUIRE(mkv_denoise(model, prompt, 200, &p, &r) == MKV_OK);
     double actual = (double)(mkv_alloc_peak_bytes() - base), estimate = e.kv_bytes + e.other_bytes;
-    mkv_gen_result_free(&r);
+    mkv_denoise_result_free(&r);
     CHECK_MSG(actual <= estimate * 1.25 && estimate <= actual * 3,
               "%s mode %d: estimate %.0f bytes, actual peak %.0f bytes", path, (int)mode, estimate, actual);
     /* a limit just under the estimate: refused up front, nothing allocated */
     mkv_alloc_set_limit(base + (size_t)(estimate * 0.9));
     mkv_alloc_reset_peak();
-    mkv_status st = mkv_generate(model, prompt, 200, &p, &r);
+    mkv_status st = mkv_denoise(model, prompt, 200, &p, &r);
     mkv_alloc_set_limit(0);
     CHECK_EQ_INT(st, MKV_ERR_NOMEM);
     CHECK_MSG(strstr(mkv_last_error(), "this generation needs about") && strstr(mkv_last_error(), "--max-memory limit"),
