@@ -276,7 +276,9 @@ mkv_status cmd_generate(int argc, char **argv) {
     int n_prompt = 0;
     mkv_profile profile = {0};
     mkv_gen_result result = {0};
-    mkv_status st = mkv_model_load(model_path, &model);
+    /* the header first: a request too big for the machine is refused before
+     * the weights are mapped */
+    mkv_status st = mkv_model_load_header(model_path, &model);
     if (st != MKV_OK) goto done;
     const mkv_tokenizer *tok = mkv_model_tokenizer(model);
     if (ids_file) {
@@ -340,12 +342,15 @@ mkv_status cmd_generate(int argc, char **argv) {
         }
     }
     if (profile_path) {
-        if ((st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
+        /* its model check needs the weights (the fingerprint): made once they are mapped */
+        if ((st = mkv_profile_load(profile_path, NULL, &profile)) != MKV_OK) goto done;
         e->layer_importance = profile.layer_importance;
     }
     /* the refusals first, so that a refused run prints no warning */
     if ((st = mkv_gen_validate(model, &p, n_prompt)) != MKV_OK || (st = mkv_gen_check_memory(model, &p, n_prompt)) != MKV_OK)
         goto done;
+    if ((st = mkv_model_load_weights(model)) != MKV_OK) goto done;
+    if (profile_path && (st = mkv_profile_check_model(profile_path, &profile, model)) != MKV_OK) goto done;
     mkv_warn_past_context("generate", n_prompt + p.gen_len, model->hp.n_ctx, p.ctx_size);
     progress_state progress = {.visual = visual, .tokenizer = tok, .mask_id = model->hp.mask_id};
     mkv_progress_init(&progress.bar, force_progress, json);

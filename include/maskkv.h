@@ -102,8 +102,19 @@ typedef struct {
 typedef struct mkv_model mkv_model;
 typedef struct mkv_tokenizer mkv_tokenizer;
 
-/* Loads a .gguf file or an HF checkpoint directory (config.json + safetensors). */
+/* Loads a .gguf file or an HF checkpoint directory (config.json + safetensors):
+ * mkv_model_load_header then mkv_model_load_weights. */
 mkv_status mkv_model_load(const char *path, mkv_model **out_model);
+/* The first step alone: hyper-parameters, tensor names, shapes, types and
+ * byte sizes, tokenizer and chat template, with no tensor data (a .gguf's
+ * weights are neither mapped nor read; an HF directory is loaded whole, its
+ * safetensors files mapped, not read), so that a request can be sized and
+ * refused before the weights cost anything. No forward pass until
+ * mkv_model_load_weights. */
+mkv_status mkv_model_load_header(const char *path, mkv_model **out_model);
+/* Maps the weights of a model from mkv_model_load_header (checking every
+ * tensor's range in the file); a no-op when they are already there. */
+mkv_status mkv_model_load_weights(mkv_model *model);
 void mkv_model_free(mkv_model *model);
 const mkv_hparams *mkv_model_hparams(const mkv_model *model);
 const mkv_tokenizer *mkv_model_tokenizer(const mkv_model *model);

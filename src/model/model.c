@@ -15,7 +15,7 @@
 
 /* ------------------------------------------------------------ load / free */
 
-mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
+static mkv_status load(const char *path, bool header_only, mkv_model **out_model) {
     *out_model = NULL;
     struct stat sb;
     if (!path || !path[0]) return mkv_fail(MKV_ERR_IO, "no model path given");
@@ -24,13 +24,29 @@ mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
     mkv_model *model = mkv_calloc(1, sizeof *model, "model");
     if (!model) return mkv_last_status();
     snprintf(model->path, sizeof model->path, "%s", path);
-    mkv_status st = S_ISDIR(sb.st_mode) ? mkv_load_hf_dir(model, path) : mkv_load_gguf_file(model, path);
+    mkv_status st;
+    if (S_ISDIR(sb.st_mode)) {
+        st = mkv_load_hf_dir(model, path);
+        model->weights_loaded = true;
+    } else {
+        st = mkv_load_gguf(model, path, header_only);
+    }
     if (st) {
         mkv_model_free(model);
         return st;
     }
     *out_model = model;
     return MKV_OK;
+}
+
+mkv_status mkv_model_load(const char *path, mkv_model **out_model) { return load(path, false, out_model); }
+mkv_status mkv_model_load_header(const char *path, mkv_model **out_model) { return load(path, true, out_model); }
+
+mkv_status mkv_model_load_weights(mkv_model *model) {
+    if (model->weights_loaded) return MKV_OK;
+    mkv_status st = mkv_load_gguf_weights(model);
+    model->weights_loaded = st == MKV_OK;
+    return st;
 }
 
 void mkv_model_free(mkv_model *model) {

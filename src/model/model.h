@@ -41,6 +41,7 @@ struct mkv_model {
     int n_mappings;
     void **owned_buffers;               /* e.g. converted/permuted copies  */
     int n_owned_buffers;
+    bool weights_loaded;                /* false after mkv_model_load_header of a .gguf */
 };
 
 /* Sorts the tensor names for lookup (once the list is complete); two
