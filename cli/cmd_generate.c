@@ -162,7 +162,9 @@ mkv_status cmd_generate(int argc, char **argv) {
     int32_t *prompt = NULL;
     int n_prompt = 0;
     mkv_gen_result *result = NULL;
-    mkv_status st = mkv_model_load_with(model_path, &mp, &model);
+    /* the header first: a request too big for the machine is refused before
+     * the weights are mapped */
+    mkv_status st = mkv_model_load_header(model_path, &mp, &model);
     if (st != MKV_OK) goto done;
     const mkv_tokenizer *tok = mkv_model_tokenizer(model);
     const mkv_hparams *hp = mkv_model_hparams(model);
@@ -220,6 +222,7 @@ mkv_status cmd_generate(int argc, char **argv) {
     /* the refusals first (parameters, profile, memory), so that a refused
      * run prints its error and nothing else, not even a warning */
     if ((st = mkv_gen_check(model, &p, n_prompt)) != MKV_OK) goto done;
+    if ((st = mkv_model_load_weights(model)) != MKV_OK) goto done;
     mkv_warn_past_context("generate", n_prompt + p.gen_len, hp->n_ctx, p.ctx_size);
     progress_state progress = {.visual = visual};
     mkv_progress_init(&progress.bar, force_progress, json);

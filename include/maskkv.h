@@ -209,6 +209,17 @@ MKV_API mkv_model_params mkv_model_params_default(void);
  * memory-mapped. [thread-safe: several loads may run at once] */
 MKV_API mkv_status mkv_model_load(const char *path, mkv_model **out_model);
 MKV_API mkv_status mkv_model_load_with(const char *path, const mkv_model_params *params, mkv_model **out_model);
+/* The two steps of a load, for sizing a request before the weights cost
+ * anything: mkv_model_load_header reads hyper-parameters, tensor names,
+ * shapes, types and sizes, tokenizer and chat template with no tensor data
+ * (a .gguf's weights are neither mapped nor read; an HF directory is loaded
+ * whole). mkv_gen_check works on such a model; mkv_model_load_weights then
+ * maps the weights (checking every tensor's range in the file), a no-op when
+ * they are there. Nothing that reads weights (logits, generate, calibrate)
+ * runs before. [load_header: thread-safe; load_weights: not thread-safe on
+ * the same model] */
+MKV_API mkv_status mkv_model_load_header(const char *path, const mkv_model_params *params, mkv_model **out_model);
+MKV_API mkv_status mkv_model_load_weights(mkv_model *model);
 /* [not thread-safe: no call on the model may be running] */
 MKV_API void mkv_model_free(mkv_model *model);
 

@@ -18,6 +18,8 @@ struct mkv_calibration {
 
 mkv_status mkv_calibration_create(const mkv_model *model, mkv_calibration **out) {
     *out = NULL;
+    mkv_status wst = mkv_model_require_weights(model);
+    if (wst != MKV_OK) return wst;
     mkv_calibration *c = mkv_calloc(1, sizeof *c, "calibration");
     if (!c) return mkv_last_status();
     c->model = model;

@@ -43,7 +43,9 @@ static mkv_status resolve(const mkv_model *model, const mkv_gen_params *params, 
         else e->layer_alloc = MKV_LAYERS_BOUNDARY_ONLINE;
     }
     if (!path) return MKV_OK;
-    if ((st = mkv_profile_load(path, model, profile)) != MKV_OK) return st;
+    /* the profile's model check needs the weights (their fingerprint): before
+     * mkv_model_load_weights only the file is checked, mkv_generate checks it all */
+    if ((st = mkv_profile_load(path, model->weights_loaded ? model : NULL, profile)) != MKV_OK) return st;
     e->layer_importance = profile->layer_importance;
     *profile_used = path;
     return MKV_OK;
@@ -97,6 +99,8 @@ mkv_status mkv_generate(const mkv_model *model, const int32_t *prompt, int n_pro
                         mkv_gen_result **out_result) {
     *out_result = NULL;
     if (!params) return mkv_fail(MKV_ERR_USAGE, "no generation parameters given");
+    mkv_status wst = mkv_model_require_weights(model);
+    if (wst != MKV_OK) return wst;
     if (!prompt && n_prompt > 0) return mkv_fail(MKV_ERR_INPUT, "no prompt ids given");
     mkv_model_apply_threads(model);
     mkv_gen_params p;

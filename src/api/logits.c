@@ -11,6 +11,8 @@ mkv_status mkv_model_logits(const mkv_model *model, const int32_t *ids, int n_id
                             int n_positions, float *out_logits) {
     const mkv_hparams *hp = mkv_model_hparams(model);
     int ctx_size = model->params.ctx_size;
+    mkv_status wst = mkv_model_require_weights(model);
+    if (wst != MKV_OK) return wst;
     if (!ids || n_ids <= 0) return mkv_fail(MKV_ERR_INPUT, "no token ids given");
     if (!out_logits) return mkv_fail(MKV_ERR_USAGE, "no logits buffer given");
     if (ctx_size > 0 && n_ids > ctx_size) return mkv_fail(MKV_ERR_INPUT, "%d tokens exceed --ctx-size %d", n_ids, ctx_size);

@@ -44,7 +44,12 @@ struct mkv_model {
 
     mkv_model_params params;            /* as loaded (mkv_model_load_with)  */
     char default_profile[1040];         /* MODEL.profile.json                */
+    bool weights_loaded;                /* false after mkv_model_load_header of a .gguf */
 };
+
+/* MKV_OK when the weights are mapped; else MKV_ERR_USAGE naming
+ * mkv_model_load_weights (a model from mkv_model_load_header). */
+mkv_status mkv_model_require_weights(const mkv_model *model);
 
 /* Sorts the tensor names for lookup (once the list is complete); two
  * tensors of one name are an error (MKV_ERR_FORMAT). */

@@ -137,7 +137,7 @@ TEST(badinput_oom_every_allocation_of_generation_maskkv_online) {
 /* ------------------------------------------------------------ memory budget */
 
 TEST(badinput_memory_check_bounds) {
-    mkv_memory_estimate e = {3.0 * (1 << 30), 1.0 * (1 << 30)};
+    mkv_memory_estimate e = {3.0 * (1 << 30), 1.0 * (1 << 30), 0};
     CHECK(mkv_memory_check_bounds("x", e, 0, 0, 0) == MKV_OK);
     CHECK(mkv_memory_check_bounds("x", e, 0, (size_t)5 << 30, (size_t)8 << 30) == MKV_OK);
     mkv_status st = mkv_memory_check_bounds("this generation", e, 0, (size_t)2 << 30, (size_t)8 << 30);
@@ -152,6 +152,14 @@ TEST(badinput_memory_check_bounds) {
     /* what is already held counts against the limit */
     CHECK_EQ_INT(mkv_memory_check_bounds("x", e, (size_t)2 << 30, (size_t)5 << 30, 0), MKV_ERR_NOMEM);
     CHECK(strstr(mkv_last_error(), "on top of 2.0 GiB held"));
+    /* the mapped weights count against the machine, not against --max-memory (the allocator's bound) */
+    mkv_memory_estimate w = {1.0 * (1 << 30), 1.0 * (1 << 30), 3.0 * (1 << 30)};
+    CHECK(mkv_memory_check_bounds("x", w, 0, (size_t)3 << 30, (size_t)6 << 30) == MKV_OK);
+    st = mkv_memory_check_bounds("this generation", w, 0, (size_t)3 << 30, (size_t)4 << 30);
+    CHECK_EQ_INT(st, MKV_ERR_NOMEM);
+    CHECK_MSG(strstr(mkv_last_error(), "needs about 5.0 GiB (weights 3.0 GiB, KV cache 1.0 GiB") &&
+                  strstr(mkv_last_error(), "more than the physical memory of this machine, 4.0 GiB"),
+              "message: %s", mkv_last_error());
     char buf[32];
     CHECK(!strcmp(mkv_format_bytes(512, buf, sizeof buf), "512 bytes"));
     CHECK(!strcmp(mkv_format_bytes(1536, buf, sizeof buf), "1.5 KiB"));
@@ -159,7 +167,7 @@ TEST(badinput_memory_check_bounds) {
 }
 
 TEST(badinput_memory_estimate_refuses_an_8b_model_at_a_million_tokens) {
-    /* LLaDA-8B's shape; the weights are not needed for the estimate */
+    /* LLaDA-8B's shape; no tensors: the estimate needs the header only */
     mkv_model m;
     memset(&m, 0, sizeof m);
     m.hp = (mkv_hparams){.arch = MKV_ARCH_LLADA, .n_layers = 32, .d_model = 4096, .n_heads = 32, .n_kv_heads = 32,
