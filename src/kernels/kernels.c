@@ -75,10 +75,10 @@ void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const 
     mkv_matmul_ref(y, x, n, w, bias);
 }
 
-bool mkv_kernels_have_bf16(void) { return active_ops == &mkv_isa_avx512 && cpu_has_avx512bf16(); }
+bool mkv_cpu_has_bf16_dot(void) { return active_ops == &mkv_isa_avx512 && cpu_has_avx512bf16(); }
 
 void mkv_matmul_bf16(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
-    if (mkv_kernels_have_bf16() && mkv_dtype_info(w->dtype) && mkv_matmul_blocked(&mkv_isa_avx512bf16, y, x, n, w, bias))
+    if (mkv_cpu_has_bf16_dot() && mkv_dtype_info(w->dtype) && mkv_matmul_blocked(&mkv_isa_avx512bf16, y, x, n, w, bias))
         return;
     mkv_matmul_bf16_ref(y, x, n, w, bias);
 }
@@ -97,7 +97,7 @@ const char *mkv_compute_name(mkv_compute compute) {
     }
 }
 
-bool mkv_compute_parse(const char *name, mkv_compute *compute) {
+bool mkv_compute_from_name(const char *name, mkv_compute *compute) {
     static const mkv_compute all[] = {MKV_COMPUTE_AUTO, MKV_COMPUTE_F32, MKV_COMPUTE_BF16};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(name, mkv_compute_name(all[i])) == 0) {
@@ -110,7 +110,7 @@ bool mkv_compute_parse(const char *name, mkv_compute *compute) {
 void mkv_attention(const mkv_attention_args *args) {
     const mkv_isa_ops *ops = active_ops;
     if (args->bf16) {
-        if (mkv_kernels_have_bf16() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, args)) return;
+        if (mkv_cpu_has_bf16_dot() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, args)) return;
     } else if (ops && mkv_attention_tiled(ops, ops, args)) {
         return;
     }

@@ -17,21 +17,12 @@
 void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
 void mkv_matmul_ref(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
 
-/* ---- compute precision (--compute): f32 multiplies exact f32 (or exactly
- * dequantized) operands in f32 FMA chains; bf16 rounds both matmul operands
- * to bf16 (round to nearest even as PyTorch's .to(torch.bfloat16), subnormals
- * to zero as vcvtneps2bf16) where they enter a matmul and accumulates the
- * exact pair products in f32 with vdpbf16ps; norms, softmax, RoPE, residual
- * adds and the Mask-Voting sums stay f32. AUTO is resolved per model
- * (mkv_compute_for_model in model/forward.h). */
-typedef enum { MKV_COMPUTE_AUTO = 0, MKV_COMPUTE_F32 = 1, MKV_COMPUTE_BF16 = 2 } mkv_compute;
-const char *mkv_compute_name(mkv_compute compute); /* "auto", "f32", "bf16" */
-bool mkv_compute_parse(const char *name, mkv_compute *compute);
-/* True when the bf16 kernels run on vdpbf16ps: the CPU has AVX512-BF16 and
- * the avx512 path is active. Otherwise bf16 compute runs the scalar
- * references below (same bits, much slower). */
-bool mkv_kernels_have_bf16(void);
-
+/* ---- bf16 compute (mkv_compute, maskkv.h): both matmul operands rounded
+ * to bf16 (nearest even as PyTorch's .to(torch.bfloat16), subnormals to zero
+ * as vcvtneps2bf16) where they enter a matmul, the exact pair products
+ * accumulated in f32 with vdpbf16ps; mkv_cpu_has_bf16_dot() is true when the
+ * CPU has AVX512-BF16 and the avx512 path is active, otherwise the scalar
+ * references below run (same bits, much slower). */
 /* y = bf16(x) . bf16(W)^T (+ bias) for any W dtype (BF16 weights used as they
  * are; others dequantized to f32 and rounded to bf16 in the packed panels).
  * Each output is one f32 chain over the k pairs in ascending order, each

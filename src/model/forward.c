@@ -77,8 +77,9 @@ static bool bf16_or_quantized(mkv_dtype dtype) { return dtype != MKV_TYPE_F32 &&
 static double params_of(const mkv_tensor *t) { return t ? (double)t->ne[0] * (double)t->ne[1] : 0.0; }
 
 mkv_compute mkv_compute_for_model(const mkv_model *model, mkv_compute requested) {
+    if (requested == MKV_COMPUTE_AUTO) requested = model->params.compute;
     if (requested != MKV_COMPUTE_AUTO) return requested;
-    if (!mkv_kernels_have_bf16() || !model->layers) return MKV_COMPUTE_F32;
+    if (!mkv_cpu_has_bf16_dot() || !model->layers) return MKV_COMPUTE_F32;
     double low_precision = 0, total = 0;
     for (int l = 0; l < model->hp.n_layers; l++) {
         const mkv_layer_weights *w = &model->layers[l];
@@ -320,7 +321,8 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
         /* 3. the policy sees the layer's complete votes (and may evict its rows) */
         if (obs && obs->after_attention) st = obs->after_attention(obs->ctx, l, store, vote_sums);
         secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
-        if (ws->on_layer) ws->on_layer(ws->on_layer_ctx, l, hp->n_layers, n_rows);
+        if (st == MKV_OK && ws->on_layer && ws->on_layer(ws->on_layer_ctx, l, hp->n_layers, n_rows))
+            st = mkv_fail(MKV_ERR_CANCELLED, "cancelled by the layer callback at layer %d", l);
     }
     mkv_free(vote_block);
     if (st != MKV_OK) return st;

@@ -42,7 +42,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void dpbf16_lanes(float *ac
 }
 
 TEST(kern_bf16_dot_step_equals_vdpbf16ps) {
-    if (!mkv_kernels_have_bf16()) {
+    if (!mkv_cpu_has_bf16_dot()) {
         printf("     (no AVX512-BF16: instruction comparison skipped)\n");
         return;
     }
