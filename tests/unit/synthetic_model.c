@@ -94,10 +94,17 @@ void synthetic_model_free(mkv_model *m) {
 
 /* logits of every position of `ids` */
 float *mkv_test_forward_all(const mkv_model *m, const int32_t *ids, int n) {
+    return mkv_test_forward_all_as(m, MKV_COMPUTE_F32, ids, n);
+}
+
+float *mkv_test_forward_all_as(const mkv_model *m, mkv_compute compute, const int32_t *ids, int n) {
     mkv_workspace ws;
     mkv_kv_store store;
     if (mkv_workspace_init(&ws, &m->hp, n) != MKV_OK) return NULL;
-    if (mkv_kv_store_init(&store, m->hp.n_layers, m->hp.n_kv_heads, m->hp.head_dim, 0, n, false) != MKV_OK) return NULL;
+    ws.compute = compute;
+    if (mkv_kv_store_init_dtype(&store, m->hp.n_layers, m->hp.n_kv_heads, m->hp.head_dim, 0, n, false,
+                                mkv_compute_kv_dtype(compute)) != MKV_OK)
+        return NULL;
     int32_t *rows = malloc((size_t)n * sizeof *rows);
     for (int i = 0; i < n; i++) rows[i] = i;
     float *logits = malloc((size_t)n * m->hp.n_vocab * sizeof(float));

@@ -3,6 +3,7 @@
 #ifndef MKV_TEST_SYNTHETIC_MODEL_H
 #define MKV_TEST_SYNTHETIC_MODEL_H
 
+#include "model/forward.h"
 #include "model/model.h"
 
 /* arch LLaDA (NEOX RoPE, no biases) or Dream (GQA, q/k/v biases, shifted logits). */
@@ -13,5 +14,7 @@ void synthetic_model_free(mkv_model *model);
 /* Logits [n][n_vocab] of every position of `ids` (one full pass, no cache;
  * malloc'ed), or NULL on failure. */
 float *mkv_test_forward_all(const mkv_model *m, const int32_t *ids, int n);
+/* The same in a given precision (F32 or BF16; BF16 stores K/V in bf16). */
+float *mkv_test_forward_all_as(const mkv_model *m, mkv_compute compute, const int32_t *ids, int n);
 
 #endif

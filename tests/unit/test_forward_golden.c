@@ -6,48 +6,11 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "golden_files.h"
 #include "synthetic_model.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/dtype.h"
-
-static int32_t *read_ids(const char *path, int *n) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    int cap = 64, count = 0;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    long v;
-    while (fscanf(f, "%ld", &v) == 1) {
-        if (count == cap) ids = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-        ids[count++] = (int32_t)v;
-    }
-    fclose(f);
-    *n = count;
-    return ids;
-}
-
-static float *read_f32(const char *path, size_t expected) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    float *data = malloc(expected * sizeof(float) + 1);
-    size_t got = fread(data, sizeof(float), expected + 1, f);
-    fclose(f);
-    if (got != expected) {
-        free(data);
-        return NULL;
-    }
-    return data;
-}
-
-/* max |a - b| / max |b| */
-static double relative_error(const float *a, const float *b, size_t n) {
-    double max_diff = 0, max_ref = 0;
-    for (size_t i = 0; i < n; i++) {
-        max_diff = fmax(max_diff, fabs((double)a[i] - b[i]));
-        max_ref = fmax(max_ref, fabs((double)b[i]));
-    }
-    return max_ref > 0 ? max_diff / max_ref : max_diff;
-}
 
 /* Rows whose golden top-2 margin is clear must have the same argmax. */
 static int argmax_disagreements(const float *a, const float *golden, int n_rows, int n_vocab, double margin) {
@@ -86,17 +49,17 @@ static int compare_model(const golden_case *c) {
         char rel[256];
         snprintf(rel, sizeof rel, "golden/%s/logits_%d.ids", c->golden_dir, k);
         int n = 0;
-        int32_t *ids = read_ids(mkv_test_path(rel), &n);
+        int32_t *ids = golden_read_ids(mkv_test_path(rel), &n);
         if (!ids) break;
         snprintf(rel, sizeof rel, "golden/%s/logits_%d.%s", c->golden_dir, k, c->golden_suffix);
         size_t count = (size_t)n * m->hp.n_vocab;
-        float *golden = read_f32(mkv_test_path(rel), count);
+        float *golden = golden_read_f32(mkv_test_path(rel), count);
         float *ours = mkv_test_forward_all(m, ids, n);
         if (!golden || !ours) {
             mkv_test_fail(__FILE__, __LINE__, "%s sequence %d: golden %s, forward %s", c->model_path, k,
                           golden ? "ok" : "missing/wrong size", ours ? "ok" : mkv_last_error());
         } else {
-            double err = relative_error(ours, golden, count);
+            double err = golden_relative_error(ours, golden, count);
             CHECK_MSG(err <= c->tolerance, "%s sequence %d (%d tokens): max relative error %.3g > %.3g", c->model_path,
                       k, n, err, c->tolerance);
             int bad = argmax_disagreements(ours, golden, n, m->hp.n_vocab, 10 * c->tolerance * 10);
@@ -138,12 +101,12 @@ TEST(golden_quantized_error_is_real_and_bounded) {
     mkv_model *m = NULL;
     REQUIRE(mkv_model_load(mkv_test_path("models/llada-tiny-q4_0.gguf"), &m) == MKV_OK);
     int n = 0;
-    int32_t *ids = read_ids(mkv_test_path("golden/llada-tiny/logits_2.ids"), &n);
+    int32_t *ids = golden_read_ids(mkv_test_path("golden/llada-tiny/logits_2.ids"), &n);
     REQUIRE(ids);
-    float *golden = read_f32(mkv_test_path("golden/llada-tiny/logits_2.f32"), (size_t)n * m->hp.n_vocab);
+    float *golden = golden_read_f32(mkv_test_path("golden/llada-tiny/logits_2.f32"), (size_t)n * m->hp.n_vocab);
     float *ours = mkv_test_forward_all(m, ids, n);
     REQUIRE(golden && ours);
-    double err = relative_error(ours, golden, (size_t)n * m->hp.n_vocab);
+    double err = golden_relative_error(ours, golden, (size_t)n * m->hp.n_vocab);
     CHECK_MSG(err > 1e-3 && err < 0.5, "q4_0 vs f32 golden: relative error %.3g", err);
     free(ids);
     free(golden);

@@ -7,26 +7,10 @@
 #include <string.h>
 
 #include "generate/generate.h"
+#include "golden_files.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/mapped_file.h"
-
-static int32_t *json_ids(const cJSON *array, int *n) {
-    *n = cJSON_GetArraySize(array);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++) ids[i] = (int32_t)cJSON_GetArrayItem(array, i)->valuedouble;
-    return ids;
-}
-
-static double num(const cJSON *params, const char *key, double fallback) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(params, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : fallback;
-}
-
-static const char *str(const cJSON *params, const char *key, const char *fallback) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(params, key);
-    return cJSON_IsString(item) ? item->valuestring : fallback;
-}
 
 /* Runs every gen_<k>.json of a golden directory with the given cache mode. */
 static int check_generation(const char *model_path, const char *golden_dir, mkv_cache_mode mode) {
@@ -37,31 +21,13 @@ static int check_generation(const char *model_path, const char *golden_dir, mkv_
     }
     int checked = 0;
     for (int k = 0; k < 32; k++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "golden/%s/gen_%d.json", golden_dir, k);
-        char *text = NULL;
-        if (mkv_read_text_file(mkv_test_path(rel), 1 << 24, &text, NULL) != MKV_OK) break;
-        cJSON *doc = cJSON_Parse(text);
-        mkv_free(text);
-        REQUIRE(doc);
-        const cJSON *params = cJSON_GetObjectItemCaseSensitive(doc, "params");
+        cJSON *doc = golden_read_gen(golden_dir, k);
+        if (!doc) break;
         int n_prompt = 0, n_expected = 0;
-        int32_t *prompt = json_ids(cJSON_GetObjectItemCaseSensitive(doc, "prompt_ids"), &n_prompt);
-        int32_t *expected = json_ids(cJSON_GetObjectItemCaseSensitive(doc, "output_ids"), &n_expected);
+        int32_t *prompt = golden_json_ids(cJSON_GetObjectItemCaseSensitive(doc, "prompt_ids"), &n_prompt);
+        int32_t *expected = golden_json_ids(cJSON_GetObjectItemCaseSensitive(doc, "output_ids"), &n_expected);
         mkv_gen_params p;
-        mkv_gen_params_defaults(&p);
-        p.gen_len = (int)num(params, "gen_length", num(params, "max_new_tokens", 0));
-        p.steps = (int)num(params, "steps", 0);
-        p.block_len = (int)num(params, "block_length", p.gen_len);
-        p.cfg = num(params, "cfg_scale", 0);
-        p.temperature = num(params, "temperature", 0);
-        p.eps = num(params, "eps", 1e-3);
-        const char *remasking = str(params, "remasking", "low_confidence");
-        p.remasking = strcmp(remasking, "random") == 0 ? MKV_REMASK_RANDOM : MKV_REMASK_LOW_CONFIDENCE;
-        const char *alg = str(params, "alg", "maskgit_plus");
-        p.alg = !strcmp(alg, "origin") ? MKV_DREAM_ORIGIN
-                : !strcmp(alg, "topk_margin") ? MKV_DREAM_TOPK_MARGIN
-                : !strcmp(alg, "entropy") ? MKV_DREAM_ENTROPY : MKV_DREAM_MASKGIT_PLUS;
+        golden_gen_params(doc, &p);
         p.cache.mode = mode;
         p.cache.prompt_refresh = 1;
         p.cache.response_refresh = 1;
