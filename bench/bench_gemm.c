@@ -1,10 +1,12 @@
-/* Matrix-multiply benchmark: the machine's FMA peak (per core, all cores),
- * memcpy bandwidth, and mkv_matmul GFLOP/s for each weight dtype at
- * LLaDA-like shapes, 1 and 2 threads; with -DMKV_WITH_OPENBLAS also
+/* Matrix-multiply benchmark: the machine's FMA peak and bf16 dot-product
+ * (vdpbf16ps) peak (per core, all cores), memcpy bandwidth, and mkv_matmul
+ * GFLOP/s for each weight dtype at LLaDA-like shapes in f32 compute and bf16
+ * compute (mkv_matmul_bf16), 1 and 2 threads; with -DMKV_WITH_OPENBLAS also
  * OpenBLAS sgemm on the same f32 shapes.
  *
  *   make BUILD=build-kern build-kern/bench/bench_gemm
- *   ./build-kern/bench/bench_gemm [quick] [isa=avx512|avx2|scalar]
+ *   ./build-kern/bench/bench_gemm [quick] [bf16] [isa=avx512|avx2|scalar]
+ *   (bf16: only the f32 and bf16 weight types)
  *   # with OpenBLAS (Debian: apt-get install libopenblas-dev):
  *   CFLAGS=-DMKV_WITH_OPENBLAS LDLIBS=-lopenblas make BUILD=build-blas build-blas/bench/bench_gemm
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build-blas/bench/bench_gemm
@@ -56,17 +58,35 @@ __attribute__((target("avx2,fma"))) static float fma_loop_avx2(long iterations) 
     return lanes[0] + lanes[7];
 }
 
+/* vdpbf16ps: each of the 16 f32 lanes adds two bf16 products, 4 FLOPs per
+ * lane (2 multiplies, 2 adds): twice the FLOPs of an FMA per instruction. */
+__attribute__((target("avx512f,avx512bf16"))) static float dpbf16_loop(long iterations) {
+    __m512 acc[FMA_CHAINS];
+    const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80), b = (__m512bh)_mm512_set1_epi16(0x3380); /* 1, ~6e-8 */
+    for (int c = 0; c < FMA_CHAINS; c++) acc[c] = _mm512_set1_ps((float)c);
+    for (long i = 0; i < iterations; i++)
+#pragma GCC unroll 16
+        for (int c = 0; c < FMA_CHAINS; c++) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
+    __m512 sum = acc[0];
+    for (int c = 1; c < FMA_CHAINS; c++) sum = _mm512_add_ps(sum, acc[c]);
+    return _mm512_reduce_add_ps(sum);
+}
+
+typedef enum { PEAK_AVX2, PEAK_AVX512, PEAK_BF16 } peak_kind;
+
 static volatile float sink;
 
 /* GFLOP/s of `threads` threads each running the loop (sum over threads). */
-static double fma_peak_once(bool avx512, int threads) {
+static double fma_peak_once(peak_kind kind, int threads) {
     const long iterations = 20000000;
     double seconds = 0;
 #pragma omp parallel num_threads(threads)
     {
 #pragma omp barrier
         double start = mkv_now_seconds();
-        float r = avx512 ? fma_loop_avx512(iterations) : fma_loop_avx2(iterations);
+        float r = kind == PEAK_BF16     ? dpbf16_loop(iterations)
+                  : kind == PEAK_AVX512 ? fma_loop_avx512(iterations)
+                                        : fma_loop_avx2(iterations);
         double elapsed = mkv_now_seconds() - start;
 #pragma omp critical
         {
@@ -74,14 +94,17 @@ static double fma_peak_once(bool avx512, int threads) {
             if (elapsed > seconds) seconds = elapsed;
         }
     }
-    double flops = (double)iterations * (avx512 ? FMA_CHAINS * 16 : FMA_CHAINS_AVX2 * 8) * 2.0 * threads;
+    double flops_per_iteration = kind == PEAK_BF16     ? FMA_CHAINS * 16 * 4.0
+                                 : kind == PEAK_AVX512 ? FMA_CHAINS * 16 * 2.0
+                                                       : FMA_CHAINS_AVX2 * 8 * 2.0;
+    double flops = (double)iterations * flops_per_iteration * threads;
     return flops / seconds * 1e-9;
 }
 
-static double fma_peak(bool avx512, int threads) {
+static double fma_peak(peak_kind kind, int threads) {
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {
-        double gflops = fma_peak_once(avx512, threads);
+        double gflops = fma_peak_once(kind, threads);
         if (gflops > best) best = gflops;
     }
     return best;
@@ -143,9 +166,10 @@ static float *random_floats(int64_t count, unsigned seed) {
         }                                                                                                              \
     } while (0)
 
-static double time_matmul(float *y, const float *x, const gemm_shape *s, const mkv_tensor *w, double min_seconds) {
+static double time_matmul(mkv_compute compute, float *y, const float *x, const gemm_shape *s, const mkv_tensor *w,
+                          double min_seconds) {
     double best;
-    BEST_OF_WINDOWS(mkv_matmul(y, x, s->n, w, NULL), min_seconds);
+    BEST_OF_WINDOWS(mkv_matmul_as(compute, y, x, s->n, w, NULL), min_seconds);
     return best;
 }
 
@@ -160,9 +184,10 @@ static double time_sgemm(float *y, const float *x, const gemm_shape *s, const fl
 #endif
 
 int main(int argc, char **argv) {
-    bool quick = false;
+    bool quick = false, only_bf16 = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "quick") == 0) quick = true;
+        else if (strcmp(argv[i], "bf16") == 0) only_bf16 = true; /* f32 and bf16 weights only */
         else if (strncmp(argv[i], "isa=", 4) == 0 && !mkv_kernels_force_isa(argv[i] + 4)) {
             fprintf(stderr, "bench_gemm: this CPU has no %s path\n", argv[i] + 4);
             return 2;
@@ -173,8 +198,10 @@ int main(int argc, char **argv) {
     printf("kernel path: %s, threads available: %d\n", mkv_kernels_isa(), max_threads);
     printf("\n## machine\n");
     for (int t = 1; t <= max_threads; t++) {
-        if (have_avx512) printf("FMA peak avx512, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(true, t));
-        printf("FMA peak avx2,   %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(false, t));
+        if (mkv_cpu_has_bf16_dot())
+            printf("bf16 dot peak (vdpbf16ps), %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_BF16, t));
+        if (have_avx512) printf("FMA peak avx512, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AVX512, t));
+        printf("FMA peak avx2,   %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AVX2, t));
     }
     for (int t = 1; t <= max_threads; t++)
         printf("memcpy 256 MiB, %d thread(s): %6.1f GB/s (read + write)\n", t, memcpy_bandwidth(t));
@@ -202,7 +229,9 @@ int main(int argc, char **argv) {
     const double min_seconds = quick ? 0.3 : 1.0;
 
     printf("\n## mkv_matmul (%s): GFLOP/s (2 n in out per call); weight GB/s for n <= 64\n", mkv_kernels_isa());
-    printf("%-22s %5s %6s %6s %-5s %8s %8s", "shape", "n", "in", "out", "dtype", "1 thr", "GB/s");
+    printf("compute f32: mkv_matmul; compute bf16: mkv_matmul_bf16 (vdpbf16ps: %s)\n",
+           mkv_cpu_has_bf16_dot() ? "yes" : "no, scalar twin");
+    printf("%-22s %5s %6s %6s %-5s %-4s %8s %8s", "shape", "n", "in", "out", "dtype", "comp", "1 thr", "GB/s");
     if (max_threads > 1) printf(" %8s %8s", "2 thr", "GB/s");
     printf("\n");
     for (int s = 0; s < n_shapes; s++) {
@@ -211,18 +240,20 @@ int main(int argc, char **argv) {
         float *w_f32 = random_floats(shape->in * shape->out, 2);
         float *y = malloc((size_t)(shape->n * shape->out) * sizeof(float));
         const double flops = 2.0 * (double)shape->n * (double)shape->in * (double)shape->out;
-        for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++) {
-            const mkv_dtype_traits *traits = mkv_dtype_info(dtypes[t]);
-            size_t bytes = mkv_dtype_row_bytes(dtypes[t], shape->in) * (size_t)shape->out;
+        for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0] * 2; t++) {
+            const mkv_compute compute = t % 2 ? MKV_COMPUTE_BF16 : MKV_COMPUTE_F32;
+            if (only_bf16 && dtypes[t / 2] != MKV_TYPE_BF16 && dtypes[t / 2] != MKV_TYPE_F32) continue;
+            const mkv_dtype_traits *traits = mkv_dtype_info(dtypes[t / 2]);
+            size_t bytes = mkv_dtype_row_bytes(dtypes[t / 2], shape->in) * (size_t)shape->out;
             void *w_bytes = malloc(bytes);
             traits->from_float(w_f32, w_bytes, shape->in * shape->out);
-            mkv_tensor w = {.dtype = dtypes[t], .n_dims = 2, .ne = {shape->in, shape->out, 1, 1}, .data = w_bytes,
+            mkv_tensor w = {.dtype = dtypes[t / 2], .n_dims = 2, .ne = {shape->in, shape->out, 1, 1}, .data = w_bytes,
                             .n_bytes = bytes};
-            printf("%-22s %5lld %6lld %6lld %-5s", shape->what, (long long)shape->n, (long long)shape->in,
-                   (long long)shape->out, traits->name);
+            printf("%-22s %5lld %6lld %6lld %-5s %-4s", shape->what, (long long)shape->n, (long long)shape->in,
+                   (long long)shape->out, traits->name, mkv_compute_name(compute));
             for (int threads = 1; threads <= (max_threads > 1 ? 2 : 1); threads++) {
                 omp_set_num_threads(threads);
-                double seconds = time_matmul(y, x, shape, &w, min_seconds);
+                double seconds = time_matmul(compute, y, x, shape, &w, min_seconds);
                 printf(" %8.1f", flops / seconds * 1e-9);
                 if (shape->n <= 64) printf(" %8.1f", (double)bytes / seconds * 1e-9);
                 else printf(" %8s", "");

@@ -25,7 +25,7 @@ static void usage(void) {
            "  -c, --ctx-size N   cut samples to N tokens of context; past the trained context with a\n"
            "                     warning (default: the trained context)\n"
            "  --compute P        auto | f32 | bf16 matmul precision (auto: bf16 when the CPU has\n"
-           "                     AVX-512-BF16 and the weights are bf16 or quantized, else f32)\n"
+           "                     fast AVX-512-BF16, i.e. AMD, and the weights are bf16 or quantized)\n"
            "  --progress         progress on stderr even when it is not a terminal\n"
            "example: maskkv calibrate -m models/llada-tiny-retrieval.gguf -f /usr/share/common-licenses/GPL-3 --samples 4 --max-len 256 --gen-len 8 --chat -o profile.json\n");
 }

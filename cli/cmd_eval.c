@@ -37,7 +37,7 @@ static void usage(void) {
            "  --out DIR              also write results.json and results.csv (plots: tools/plot_eval.py)\n"
            "  -c, --ctx-size N       run prompts up to N tokens, past the trained context with a warning\n"
            "  --compute P            auto | f32 | bf16 matmul precision (auto: bf16 when the CPU has\n"
-           "                         AVX-512-BF16 and the weights are bf16 or quantized, else f32)\n"
+           "                         fast AVX-512-BF16, i.e. AMD, and the weights are bf16 or quantized)\n"
            "example: maskkv eval -m models/llada-tiny-retrieval.gguf --task niah --lengths 256 --budgets 64 --methods full,maskkv --samples 4\n");
 }
 

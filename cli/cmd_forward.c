@@ -21,8 +21,8 @@ static void usage(void) {
            "  -c, --ctx-size N       run up to N tokens, past the trained context with a warning\n"
            "                         (default: the trained context)\n"
            "  --compute P            auto | f32 | bf16: matmul and attention precision; bf16 also\n"
-           "                         stores K/V in bf16 (auto: bf16 when the CPU has AVX-512-BF16\n"
-           "                         and the weights are bf16 or quantized, else f32)\n"
+           "                         stores K/V in bf16 (auto: bf16 when the CPU has fast AVX-512-BF16,\n"
+           "                         i.e. AMD, and the weights are bf16 or quantized, else f32)\n"
            "example: maskkv forward -m models/llada-tiny-retrieval.gguf --ids \"1 2 3 4\" --positions 3 --logits-out logits.f32\n");
 }
 

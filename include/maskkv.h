@@ -200,8 +200,9 @@ typedef struct mkv_tokenizer mkv_tokenizer;
  * products in f32 (AVX-512-BF16 vdpbf16ps, or a scalar twin of it with the
  * same bits), and stores keys/values in bf16 (half the K/V bytes); norms,
  * softmax, RoPE, residual adds and the Mask-Voting sums stay f32. AUTO is
- * BF16 when the CPU has AVX-512-BF16 and most matmul weights (by parameter
- * count) are BF16 or quantized, F32 otherwise (mkv_compute_for_model). */
+ * BF16 when the CPU's AVX-512-BF16 dot products are fast
+ * (mkv_cpu_bf16_dot_is_fast) and most matmul weights (by parameter count)
+ * are BF16 or quantized, F32 otherwise (mkv_compute_for_model). */
 typedef enum { MKV_COMPUTE_AUTO = 0, MKV_COMPUTE_F32 = 1, MKV_COMPUTE_BF16 = 2 } mkv_compute;
 /* "auto", "f32", "bf16"; the precision of a name (false when unknown). [thread-safe] */
 MKV_API const char *mkv_compute_name(mkv_compute compute);
@@ -209,6 +210,10 @@ MKV_API bool mkv_compute_from_name(const char *name, mkv_compute *out);
 /* Whether this CPU runs the bf16 products on vdpbf16ps (AVX-512-BF16);
  * without it BF16 compute runs the scalar twin (same results, slower). [thread-safe] */
 MKV_API bool mkv_cpu_has_bf16_dot(void);
+/* Whether those products are faster than f32 FMAs here, so that AUTO picks
+ * BF16: AMD CPUs (Zen 4/5: vdpbf16ps does twice the FLOPs of an FMA); not
+ * Intel's AVX512-BF16, whose vdpbf16ps measured half the FMA rate. [thread-safe] */
+MKV_API bool mkv_cpu_bf16_dot_is_fast(void);
 
 typedef struct {
     int n_threads;        /* OpenMP threads of each call on this model; 0 = OpenMP's default
@@ -259,8 +264,9 @@ MKV_API const mkv_tensor *mkv_model_tensor(const mkv_model *model, int index);
 MKV_API const mkv_tensor *mkv_model_find_tensor(const mkv_model *model, const char *name);
 /* The precision a call asking for `requested` runs on this model: F32 and
  * BF16 as they are; AUTO is the model's mkv_model_params.compute, and when
- * that is AUTO too, BF16 if the CPU has AVX-512-BF16 (mkv_cpu_has_bf16_dot)
- * and most matmul weights are BF16 or quantized, else F32. [thread-safe] */
+ * that is AUTO too, BF16 if the CPU's bf16 dot products are fast
+ * (mkv_cpu_bf16_dot_is_fast) and most matmul weights are BF16 or quantized,
+ * else F32. [thread-safe] */
 MKV_API mkv_compute mkv_compute_for_model(const mkv_model *model, mkv_compute requested);
 /* Whether the LM head is the token embedding. */
 MKV_API bool mkv_model_tied_embeddings(const mkv_model *model);

@@ -79,7 +79,7 @@ static double params_of(const mkv_tensor *t) { return t ? (double)t->ne[0] * (do
 mkv_compute mkv_compute_for_model(const mkv_model *model, mkv_compute requested) {
     if (requested == MKV_COMPUTE_AUTO) requested = model->params.compute;
     if (requested != MKV_COMPUTE_AUTO) return requested;
-    if (!mkv_cpu_has_bf16_dot() || !model->layers) return MKV_COMPUTE_F32;
+    if (!mkv_cpu_bf16_dot_is_fast() || !model->layers) return MKV_COMPUTE_F32;
     double low_precision = 0, total = 0;
     for (int l = 0; l < model->hp.n_layers; l++) {
         const mkv_layer_weights *w = &model->layers[l];
