@@ -35,6 +35,18 @@ float *golden_read_f32(const char *path, size_t expected) {
     return data;
 }
 
+int32_t *golden_read_sequence(const char *golden_dir, int k, int *n) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "golden/%s/logits_%d.ids", golden_dir, k);
+    return golden_read_ids(mkv_test_path(rel), n);
+}
+
+float *golden_read_logits(const char *golden_dir, int k, const char *suffix, size_t count) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "golden/%s/logits_%d.%s", golden_dir, k, suffix);
+    return golden_read_f32(mkv_test_path(rel), count);
+}
+
 double golden_relative_error(const float *a, const float *b, size_t n) {
     double max_diff = 0, max_ref = 0;
     for (size_t i = 0; i < n; i++) {

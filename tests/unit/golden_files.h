@@ -16,6 +16,10 @@ int32_t *golden_read_ids(const char *path, int *n);
 /* Exactly `expected` little-endian floats (malloc'ed), NULL when the file is
  * missing or has another size. */
 float *golden_read_f32(const char *path, size_t expected);
+/* tests/golden/<dir>/logits_<k>.ids, NULL when absent; and
+ * logits_<k>.<suffix> ("f32", "torch-bf16.f32") of `count` floats. */
+int32_t *golden_read_sequence(const char *golden_dir, int k, int *n);
+float *golden_read_logits(const char *golden_dir, int k, const char *suffix, size_t count);
 /* max |a - b| / max |b| */
 double golden_relative_error(const float *a, const float *b, size_t n);
 /* A JSON array of numbers as ids (malloc'ed, *n of them). */

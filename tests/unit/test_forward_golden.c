@@ -46,14 +46,11 @@ static int compare_model(const golden_case *c) {
     }
     int compared = 0;
     for (int k = 0; k < 16; k++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "golden/%s/logits_%d.ids", c->golden_dir, k);
         int n = 0;
-        int32_t *ids = golden_read_ids(mkv_test_path(rel), &n);
+        int32_t *ids = golden_read_sequence(c->golden_dir, k, &n);
         if (!ids) break;
-        snprintf(rel, sizeof rel, "golden/%s/logits_%d.%s", c->golden_dir, k, c->golden_suffix);
         size_t count = (size_t)n * m->hp.n_vocab;
-        float *golden = golden_read_f32(mkv_test_path(rel), count);
+        float *golden = golden_read_logits(c->golden_dir, k, c->golden_suffix, count);
         float *ours = mkv_test_forward_all(m, ids, n);
         if (!golden || !ours) {
             mkv_test_fail(__FILE__, __LINE__, "%s sequence %d: golden %s, forward %s", c->model_path, k,

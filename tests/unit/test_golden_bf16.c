@@ -36,16 +36,12 @@ static void compare_logits(const bf16_case *c) {
     int compared = 0;
     double worst_d1_ratio = 0, worst_d3_ratio = 0, sum_d1 = 0, sum_d2 = 0, sum_d3 = 0;
     for (int k = 0; k < 16; k++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "golden/%s/logits_%d.ids", c->golden_dir, k);
         int n = 0;
-        int32_t *ids = golden_read_ids(mkv_test_path(rel), &n);
+        int32_t *ids = golden_read_sequence(c->golden_dir, k, &n);
         if (!ids) break;
         size_t count = (size_t)n * m->hp.n_vocab;
-        snprintf(rel, sizeof rel, "golden/%s/logits_%d.f32", c->golden_dir, k);
-        float *torch_f32 = golden_read_f32(mkv_test_path(rel), count);
-        snprintf(rel, sizeof rel, "golden/%s/logits_%d.torch-bf16.f32", c->golden_dir, k);
-        float *torch_bf16 = golden_read_f32(mkv_test_path(rel), count);
+        float *torch_f32 = golden_read_logits(c->golden_dir, k, "f32", count);
+        float *torch_bf16 = golden_read_logits(c->golden_dir, k, "torch-bf16.f32", count);
         float *ours = mkv_test_forward_all_as(m, MKV_COMPUTE_BF16, ids, n);
         if (!torch_f32 || !torch_bf16 || !ours) {
             mkv_test_fail(__FILE__, __LINE__, "%s sequence %d: a golden file is missing or the forward failed (%s)",
