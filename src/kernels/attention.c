@@ -40,7 +40,7 @@
 #include "kernels/kernels_internal.h"
 #include "util/alloc.h"
 
-#define ATTN_Q_PANELS 4    /* query panels per tile: each packed key row is reused 4 * nr times */
+#define ATTN_Q_PANELS 8    /* query panels per tile: each packed key row is reused 8 * nr times */
 #define ATTN_KEY_ROWS_PER_TILE 8 /* key tile = 8 * mr keys                                  */
 
 static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
@@ -133,10 +133,10 @@ static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv
             dot->micro_kernel(rows, nr, head_dim, scratch->key_panel, dot->a_stride, scratch->q_t + (size_t)p * head_dim * nr,
                               scratch->scores + ((size_t)p * key_tile + jj) * nr, nr, false);
     }
-    if (kern->bf16)
+    if (kern->bf16) /* one f32 multiply per score, as the scalar loop (vectorized) */
         for (int p = 0; p < n_panels; p++) {
             float *tile = scratch->scores + (size_t)p * key_tile * nr;
-            for (size_t e = 0; e < (size_t)n_keys * nr; e++) tile[e] *= scale;
+            kern->ops->scale_mul(tile, tile, scale, NULL, (int64_t)n_keys * nr);
         }
 }
 

@@ -258,7 +258,7 @@ static void run_bf16_attention(const bf16_attention_case *tc, unsigned seed) {
 TEST(kern_bf16_attention_matches_reference_and_f32) {
     const bf16_attention_case cases[] = {
         {4, 2, 64, 33, {113, 250}, 3},         /* GQA, per-head lengths, voting */
-        {4, 4, 128, 130, {1, 7, 301, 129}, 2}, /* a one-key head, odd key counts, > 4 query panels */
+        {4, 4, 128, 260, {1, 7, 301, 129}, 2}, /* a one-key head, odd key counts, > 8 query panels */
         {8, 1, 20, 5, {61}, 1},                /* d not a multiple of 16 */
         {2, 2, 40, 1, {0, 40}, 1},             /* a head with no keys; one query */
     };

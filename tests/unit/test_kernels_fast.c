@@ -281,7 +281,7 @@ static void run_attention_case(const attention_case *tc, unsigned seed) {
 TEST(kern_fast_attention_matches_reference) {
     const attention_case cases[] = {
         {4, 2, 64, 33, {113, 250}, 3},          /* GQA, per-head lengths, voting */
-        {4, 4, 128, 130, {1, 7, 300, 129}, 2},  /* MHA, a one-key head, > 4 query panels */
+        {4, 4, 128, 260, {1, 7, 300, 129}, 2},  /* MHA, a one-key head, > 8 query panels */
         {8, 1, 20, 5, {61}, 1},                 /* all heads on one KV head, d not a multiple of 8 */
         {2, 2, 8, 1, {0, 40}, 1},               /* a head with no keys; one query */
         {4, 2, 128, 200, {500, 333}, 0},        /* no voting */
