@@ -6,6 +6,7 @@
 
 bool mkv_apply_cache_preset(const char *name, mkv_cache_config *c) {
     mkv_evict_config *e = &c->evict;
+    c->revote = (mkv_revote_config){MKV_COLD_OFF, MKV_REVOTE_OFF};
     if (!strcmp(name, "none")) c->mode = MKV_CACHE_NONE;
     else if (!strcmp(name, "prefix")) c->mode = MKV_CACHE_PREFIX;
     else if (!strcmp(name, "dllm") || !strcmp(name, "full")) c->mode = MKV_CACHE_DLLM;
@@ -13,10 +14,11 @@ bool mkv_apply_cache_preset(const char *name, mkv_cache_config *c) {
         c->mode = MKV_CACHE_EVICT;
         e->head_alloc = MKV_HEADS_UNIFORM;
         e->layer_alloc = MKV_LAYERS_UNIFORM;
-        if (!strcmp(name, "maskkv")) {
+        if (!strcmp(name, "maskkv") || !strcmp(name, "maskkv-revote")) {
             e->selector = MKV_SELECT_MASKVOTE;
             e->layer_alloc = MKV_LAYERS_BOUNDARY;
             e->head_alloc = MKV_HEADS_PREFERENCE;
+            if (name[6]) c->revote = (mkv_revote_config){MKV_COLD_FILE, MKV_REVOTE_BLOCK};
         } else if (!strcmp(name, "snapkv")) e->selector = MKV_SELECT_SNAPKV;
         else if (!strcmp(name, "pyramidkv")) e->selector = MKV_SELECT_SNAPKV, e->layer_alloc = MKV_LAYERS_PYRAMID;
         else if (!strcmp(name, "squeeze")) e->selector = MKV_SELECT_SNAPKV, e->layer_alloc = MKV_LAYERS_SQUEEZE;
@@ -25,11 +27,24 @@ bool mkv_apply_cache_preset(const char *name, mkv_cache_config *c) {
         else if (!strcmp(name, "random")) e->selector = MKV_SELECT_RANDOM;
         else {
             mkv_fail(MKV_ERR_USAGE,
-                     "--cache: unknown mode '%s' (none, prefix, dllm, maskkv, snapkv, pyramidkv, squeeze, adakv, streaming, random)",
+                     "--cache: unknown mode '%s' (none, prefix, dllm, maskkv, maskkv-revote, snapkv, pyramidkv, squeeze, adakv, "
+                     "streaming, random)",
                      name);
             return false;
         }
     }
+    return true;
+}
+
+bool mkv_apply_revote_flags(const char *cold, const char *revote, mkv_cache_config *c) {
+    mkv_revote_config *r = &c->revote;
+    if (cold && !mkv_cold_mode_from_name(cold, &r->cold)) {
+        mkv_fail(MKV_ERR_USAGE, "--cold: unknown value '%s' (off, file, ram)", cold);
+        return false;
+    }
+    if (revote && !mkv_revote_parse(revote, &r->every)) return false;
+    if (revote && !cold && r->every != MKV_REVOTE_OFF && r->cold == MKV_COLD_OFF) r->cold = MKV_COLD_FILE;
+    if (cold && !revote) r->every = r->cold == MKV_COLD_OFF ? MKV_REVOTE_OFF : (r->every ? r->every : MKV_REVOTE_BLOCK);
     return true;
 }
 

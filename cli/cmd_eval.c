@@ -38,7 +38,10 @@ static void usage(void) {
            "  --lengths LIST         prompt lengths (256,512,1024,2048)\n"
            "  --depths LIST          needle depths (0,0.25,0.5,0.75,1)\n"
            "  --budgets LIST         per-head budgets (16,32,64,128,256)\n"
-           "  --methods LIST         full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming (all)\n"
+           "  --methods LIST         full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming (these);\n"
+           "                         also maskkv-revote (maskkv + cold store + re-vote, --revote)\n"
+           "  --revote block|N       maskkv-revote: when to re-vote; eval runs one block, so every N\n"
+           "                         steps (2)  --cold file|ram: where its cold store lives (file)\n"
            "  --samples N            samples per set (20)\n"
            "  --seed S               random seed (0)\n"
            "  --gen-len N            answer tokens; also steps and block length (8)\n"
@@ -246,6 +249,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     const char *lengths_text = "256,512,1024,2048", *budgets_text = "16,32,64,128,256", *depths_text = "0,0.25,0.5,0.75,1";
     int samples = 20;
     bool json = false;
+    const char *revote_text = "2", *cold_text = "file";
     mkv_gen_params base;
     mkv_gen_params_defaults(&base);
     base.gen_len = 8;
@@ -265,6 +269,8 @@ mkv_status cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--profile")) profile_path = v;
         else if (!strcmp(a, "--task") || !strcmp(a, "--tasks")) tasks_text = v;
         else if (!strcmp(a, "--methods")) methods_text = v;
+        else if (!strcmp(a, "--revote")) revote_text = v;
+        else if (!strcmp(a, "--cold")) cold_text = v;
         else if (!strcmp(a, "--lengths")) lengths_text = v;
         else if (!strcmp(a, "--budgets")) budgets_text = v;
         else if (!strcmp(a, "--depths")) depths_text = v;
@@ -292,6 +298,10 @@ mkv_status cmd_eval(int argc, char **argv) {
     for (int m = 0; m < methods.n; m++) {
         mkv_cache_config probe = base.cache;
         if (!mkv_apply_cache_preset(methods.text[m], &probe)) return MKV_ERR_USAGE;
+        bool revotes = probe.revote.cold != MKV_COLD_OFF;
+        if (revotes && !mkv_apply_revote_flags(cold_text, revote_text, &probe)) return MKV_ERR_USAGE;
+        if (revotes && (probe.revote.cold == MKV_COLD_OFF || probe.revote.every == MKV_REVOTE_OFF))
+            return mkv_fail(MKV_ERR_USAGE, "--methods maskkv-revote needs --cold file|ram and --revote block|N");
         if (probe.mode != MKV_CACHE_DLLM && probe.mode != MKV_CACHE_EVICT)
             return mkv_fail(MKV_ERR_USAGE, "--methods: '%s' is not a prompt-cache method (full, maskkv, snapkv, ...)", methods.text[m]);
     }
@@ -336,6 +346,7 @@ mkv_status cmd_eval(int argc, char **argv) {
             for (int m = 0; m < methods.n; m++) {
                 mkv_gen_params p = base;
                 mkv_apply_cache_preset(methods.text[m], &p.cache);
+                if (p.cache.revote.cold != MKV_COLD_OFF) mkv_apply_revote_flags(cold_text, revote_text, &p.cache);
                 bool evicts = p.cache.mode == MKV_CACHE_EVICT;
                 if (evicts && p.cache.evict.layer_alloc == MKV_LAYERS_BOUNDARY && !profile.layer_importance)
                     p.cache.evict.layer_alloc = MKV_LAYERS_BOUNDARY_ONLINE;

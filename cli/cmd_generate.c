@@ -41,8 +41,13 @@ static void usage(void) {
         "  --no-eos / --no-eot    never generate EOS / EOT (off)\n"
         "  --seed S               random seed (0)\n"
         "cache:\n"
-        "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
-        "                         | streaming | random (none)\n"
+        "  --cache MODE           none | prefix | dllm | maskkv | maskkv-revote | snapkv | pyramidkv\n"
+        "                         | squeeze | adakv | streaming | random (none)\n"
+        "  --cold off|file|ram    maskkv: keep evicted prompt K/V as int8 in a cold store, in an unlinked\n"
+        "                         temporary file in $TMPDIR (file) or in memory (off; file for maskkv-revote)\n"
+        "  --revote off|block|N   maskkv: re-vote hot and cold prompt rows with the current mask queries\n"
+        "                         at each new block (Dream: the same cadence) or every N steps; given\n"
+        "                         alone it brings --cold file (off; block with --cold or maskkv-revote)\n"
         "  --budget B             prompt K/V entries kept per head, eviction modes (256)\n"
         "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
         "  --response-refresh N   dllm/eviction: response refresh interval (5)\n"
@@ -158,6 +163,17 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
         for (int l = 0; l < model->hp.n_layers; l++)
             cJSON_AddItemToArray(per_layer, cJSON_CreateNumber((double)r->kv_kept_per_layer[l]));
     }
+    if (r->revote.promoted_per_layer) {
+        cJSON_AddStringToObject(o, "cold", mkv_cold_mode_name(r->revote.cold));
+        cJSON_AddNumberToObject(o, "cold_rows", (double)r->revote.cold_rows);
+        cJSON_AddNumberToObject(o, "cold_bytes", (double)r->revote.cold_bytes);
+        cJSON_AddNumberToObject(o, "cold_reserved_bytes", (double)r->revote.cold_reserved_bytes);
+        cJSON_AddNumberToObject(o, "revotes", r->revote.n_revotes);
+        cJSON_AddNumberToObject(o, "revote_seconds", r->revote.seconds);
+        cJSON *promoted = cJSON_AddArrayToObject(o, "revote_promoted_per_layer");
+        for (int l = 0; l < model->hp.n_layers; l++)
+            cJSON_AddItemToArray(promoted, cJSON_CreateNumber((double)r->revote.promoted_per_layer[l]));
+    }
     char *s = cJSON_PrintUnformatted(o);
     fputs("{\"text\":", stdout);
     mkv_json_write_string(stdout, text ? text : "", text ? text_len : 0);
@@ -184,7 +200,7 @@ static void print_summary(const mkv_model *model, const mkv_gen_result *r) {
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
     const char *ids_file = NULL, *answer_prefix = NULL;
-    const char *cache_name = "none";
+    const char *cache_name = "none", *cold_text = NULL, *revote_text = NULL;
     bool chat = false, json = false, visual = false, note_online = false, force_progress = false, stats = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
     mkv_gen_params p;
@@ -236,6 +252,8 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--threshold")) { if (!mkv_parse_float(a, v, 0, 0.999999, &p.threshold)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--seed")) { if (!mkv_parse_u64(a, v, &p.seed)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--cache")) cache_name = v;
+        else if (!strcmp(a, "--cold")) cold_text = v;
+        else if (!strcmp(a, "--revote")) revote_text = v;
         else if (!strcmp(a, "--prompt-refresh")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &overrides.prompt_refresh)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--response-refresh")) { if (!mkv_parse_int(a, v, 1, 1 << 30, &overrides.response_refresh)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--transfer-ratio")) { if (!mkv_parse_float(a, v, 0, 1, &overrides.transfer_ratio)) return MKV_ERR_USAGE; }
@@ -262,6 +280,7 @@ mkv_status cmd_generate(int argc, char **argv) {
     if (!!prompt_text + !!prompt_file + !!ids_text + !!ids_file != 1)
         return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --ids \"...\" or --ids-file FILE");
     if (!mkv_apply_cache_preset(cache_name, &p.cache)) return MKV_ERR_USAGE;
+    if (!mkv_apply_revote_flags(cold_text, revote_text, &p.cache)) return MKV_ERR_USAGE;
     p.cache.prompt_refresh = overrides.prompt_refresh;
     p.cache.response_refresh = overrides.response_refresh;
     p.cache.transfer_ratio = overrides.transfer_ratio;

@@ -59,6 +59,7 @@ typedef struct {
      * committing tokens from the logits */
     mkv_forward_timing prefill_timing, decode_timing;
     double sampling_seconds;
+    mkv_revote_stats revote;    /* cold store and re-votes (zero when off) */
 } mkv_gen_result;
 
 mkv_status mkv_generate(const mkv_model *model, const int32_t *prompt, int n_prompt, const mkv_gen_params *params,
