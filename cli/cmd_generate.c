@@ -33,8 +33,13 @@ static void usage(void) {
         "  --no-eos / --no-eot    never generate EOS / EOT (off)\n"
         "  --seed S               random seed (0)\n"
         "cache:\n"
-        "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
-        "                         | streaming | random (none)\n"
+        "  --cache MODE           none | prefix | dllm | maskkv | maskkv-revote | snapkv | pyramidkv\n"
+        "                         | squeeze | adakv | streaming | random (none)\n"
+        "  --cold off|file|ram    maskkv: keep evicted prompt K/V as int8 in a cold store, in an unlinked\n"
+        "                         temporary file in $TMPDIR (file) or in memory (off; file for maskkv-revote)\n"
+        "  --revote off|block|N   maskkv: re-vote hot and cold prompt rows with the current mask queries\n"
+        "                         at each new block (Dream: the same cadence) or every N steps; given\n"
+        "                         alone it brings --cold file (off; block with --cold or maskkv-revote)\n"
         "  --budget B             prompt K/V entries kept per head, eviction modes (256)\n"
         "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
         "  --response-refresh N   dllm/eviction: response refresh interval (5)\n"
@@ -104,7 +109,7 @@ static void print_summary(const mkv_model *model, const mkv_gen_stats *r) {
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL;
     const char *ids_file = NULL, *answer_prefix = NULL;
-    const char *cache_name = "none";
+    const char *cache_name = "none", *cold_text = NULL, *revote_text = NULL;
     bool chat = false, json = false, visual = false, force_progress = false, stats = false;
     /* the policy parts apply over the --cache preset, wherever they are given */
     const char *policy_flag[3] = {NULL, NULL, NULL}, *policy_value[3] = {NULL, NULL, NULL};
@@ -135,6 +140,8 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
         else if (!strcmp(a, "--cache")) cache_name = v;
+        else if (!strcmp(a, "--cold")) cold_text = v;  /* applied over the preset, below */
+        else if (!strcmp(a, "--revote")) revote_text = v;
         else if (policy >= 0) {
             mkv_gen_params scratch = p; /* checked here, applied after the preset */
             if (mkv_gen_params_set(&scratch, a, v) != MKV_OK) return MKV_ERR_USAGE;
@@ -153,6 +160,7 @@ mkv_status cmd_generate(int argc, char **argv) {
     if (!!prompt_text + !!prompt_file + !!ids_text + !!ids_file != 1)
         return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --ids \"...\" or --ids-file FILE");
     if (mkv_gen_params_set_cache(&p, cache_name) != MKV_OK) return MKV_ERR_USAGE;
+    if ((cold_text || revote_text) && mkv_gen_params_set_revote(&p, cold_text, revote_text) != MKV_OK) return MKV_ERR_USAGE;
     for (int k = 0; k < 3; k++)
         if (policy_flag[k] && mkv_gen_params_set(&p, policy_flag[k], policy_value[k]) != MKV_OK) return MKV_ERR_USAGE;
     bool boundary_requested = p.cache.mode == MKV_CACHE_EVICT && p.cache.evict.layer_alloc == MKV_LAYERS_BOUNDARY;

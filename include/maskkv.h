@@ -399,12 +399,25 @@ typedef struct {
                                        mkv_gen_params.profile_path                   */
 } mkv_evict_config;
 
+/* Beyond the paper (cache "maskkv-revote"): the prompt K/V MaskKV evicts go
+ * to a cold store (int8 rows with per-row scales, in an unlinked temporary
+ * file or in RAM) and the current mask queries re-vote over hot + cold rows,
+ * promoting what they now need. */
+typedef enum { MKV_COLD_OFF = 0, MKV_COLD_FILE = 1, MKV_COLD_RAM = 2 } mkv_cold_mode;
+#define MKV_REVOTE_OFF 0     /* mkv_revote_config.every: never                      */
+#define MKV_REVOTE_BLOCK (-1) /* at each new block (Dream: every gen_len/block_len steps) */
+typedef struct {
+    mkv_cold_mode cold;      /* OFF: no cold store, no re-vote (plain MaskKV) */
+    int every;               /* MKV_REVOTE_OFF, MKV_REVOTE_BLOCK or N >= 1 steps */
+} mkv_revote_config;
+
 typedef struct {
     mkv_cache_mode mode;
     int prompt_refresh;      /* Kp (50); 0 = only at the first step */
     int response_refresh;    /* Kr >= 1 (5) */
     double transfer_ratio;   /* rho in [0, 1] (0.25) */
     mkv_evict_config evict;  /* MKV_CACHE_EVICT */
+    mkv_revote_config revote;/* MKV_CACHE_EVICT + maskvote: cold store and re-vote (all 0: off) */
 } mkv_cache_config;
 
 /* What the per-step callback sees. */
@@ -458,11 +471,16 @@ typedef struct {
 
 /* The defaults of `maskkv generate`. [thread-safe] */
 MKV_API void mkv_gen_params_defaults(mkv_gen_params *params);
-/* `--cache NAME`: none | prefix | dllm | full (= dllm) | maskkv | snapkv |
+/* `--cache NAME`: none | prefix | dllm | full (= dllm) | maskkv | maskkv-revote | snapkv |
  * pyramidkv | squeeze | adakv | streaming | random. Sets the mode and, for
  * eviction, the selector and allocations (budget and the other numbers stay);
  * MKV_ERR_USAGE naming the choices when unknown. [thread-safe] */
 MKV_API mkv_status mkv_gen_params_set_cache(mkv_gen_params *params, const char *name);
+/* `--cold off|file|ram` and `--revote off|block|N` over the preset (NULL:
+ * not given): --revote alone brings a cold file, --cold alone a re-vote at
+ * each block, --cold off alone turns the re-vote off too. Given both, both
+ * are taken as they are. [thread-safe on distinct params] */
+MKV_API mkv_status mkv_gen_params_set_revote(mkv_gen_params *params, const char *cold, const char *revote);
 /* Sets one option by its `maskkv generate` flag name, with or without the
  * dashes ("budget" or "--budget", "gen-len"/"gen_len", "cache", "alg", "temp",
  * "seed", "no-eos", ...) from text ("256", "maskgit_plus"; "" or "1" for the
@@ -535,6 +553,13 @@ typedef struct {
     const char *cache;          /* params->cache_name */
     const char *layer_alloc;    /* layer allocation used ("boundary-online" when no profile), NULL without eviction */
     const char *profile;        /* profile file used, NULL when none */
+    /* cold store and re-vote (cache.revote on; else cold = NULL and all 0) */
+    const char *cold;           /* "file" or "ram" */
+    int64_t cold_rows;          /* rows in the cold store at the end */
+    size_t cold_bytes, cold_reserved_bytes;
+    int revotes;                /* re-votes run */
+    double revote_seconds;
+    const int64_t *revote_promoted_per_layer; /* [n_layers] cold rows promoted back to hot */
 } mkv_gen_stats;
 
 /* Accessors of a result. [thread-safe for reading] */
@@ -606,6 +631,8 @@ typedef struct {
     int n_depths;
     int samples;                /* per file */
     mkv_gen_params base;        /* sampler, gen_len, steps, refresh, ctx_size, profile_path */
+    mkv_revote_config revote;   /* method maskkv-revote: its cold store and re-vote cadence (all 0:
+                                   the preset's, a file and a re-vote at each block) */
     /* progress after every run (may be NULL): runs done, and the cell */
     void (*on_run)(void *user, int runs_done, const char *task, int length, const char *method, int budget);
     /* once, for the first run past the model's trained context (allowed by base.ctx_size); may be NULL */

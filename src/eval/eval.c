@@ -177,6 +177,8 @@ static mkv_status run_set(const mkv_model *model, mkv_eval_result *r, int t, int
         p.on_layer = NULL;
         mkv_status st = mkv_gen_params_set_cache(&p, r->methods[m]);
         if (st != MKV_OK) return st;
+        if (p.cache.revote.cold != MKV_COLD_OFF && (ep->revote.cold != MKV_COLD_OFF || ep->revote.every != MKV_REVOTE_OFF))
+            p.cache.revote = ep->revote;
         bool evicts = p.cache.mode == MKV_CACHE_EVICT;
         for (int b = 0; b < (evicts ? ep->n_budgets : 1); b++) {
             p.cache.evict.budget = r->budgets[b];
@@ -254,6 +256,10 @@ mkv_status mkv_eval_run(const mkv_model *model, const mkv_eval_params *params, m
     for (int m = 0; m < params->n_methods; m++) {
         mkv_gen_params probe = params->base;
         if (mkv_gen_params_set_cache(&probe, params->methods[m]) != MKV_OK) return MKV_ERR_USAGE;
+        bool revotes = probe.cache.revote.cold != MKV_COLD_OFF;
+        if (revotes && (params->revote.cold != MKV_COLD_OFF || params->revote.every != MKV_REVOTE_OFF) &&
+            (params->revote.cold == MKV_COLD_OFF || params->revote.every == MKV_REVOTE_OFF))
+            return mkv_fail(MKV_ERR_USAGE, "--methods maskkv-revote needs --cold file|ram and --revote block|N");
         if (probe.cache.mode != MKV_CACHE_DLLM && probe.cache.mode != MKV_CACHE_EVICT)
             return mkv_fail(MKV_ERR_USAGE, "--methods: '%s' is not a prompt-cache method (full, maskkv, snapkv, ...)",
                             params->methods[m]);

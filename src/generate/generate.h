@@ -31,6 +31,7 @@ typedef struct {
      * committing tokens from the logits */
     mkv_forward_timing prefill_timing, decode_timing;
     double sampling_seconds;
+    mkv_revote_stats revote;    /* cold store and re-votes (zero when off) */
 } mkv_denoise_result;
 
 /* The denoising loop on prompt ids (the public mkv_generate wraps it with

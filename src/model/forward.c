@@ -259,6 +259,8 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
             st = mkv_store_kv_rows(store, l, ws->k, ws->v, rows + c0, n);
         }
         secs[MKV_PART_QKV] += mkv_lap(&t);
+        if (st == MKV_OK && obs && obs->before_attention) st = obs->before_attention(obs->ctx, l, store, x, rows, n_rows);
+        secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
         if (st != MKV_OK) break;
         if (vote_block) {
             size_t max_keys = (size_t)store->dyn_start + store->n_dyn;

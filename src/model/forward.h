@@ -70,6 +70,11 @@ typedef struct {
      * head h over the rows of its KV head (fixed rows first, then dynamic).
      * May evict rows of that layer from the store. */
     mkv_status (*after_attention)(void *ctx, int layer, mkv_kv_store *store, float *const *vote_sums);
+    /* Called after layer `layer` stored the active rows' K/V and before any
+     * query attends: x holds the active rows' residual stream [n_rows][d_model]
+     * (rows: their positions). May change the layer's prompt rows (re-vote). */
+    mkv_status (*before_attention)(void *ctx, int layer, mkv_kv_store *store, const float *x, const int32_t *rows,
+                                   int n_rows);
     void *ctx;
     /* Layer importance (SPEC §4): importance[l] = 1 - mean over active rows of
      * cos(h_in, h_in + attention output). NULL = not measured. */
