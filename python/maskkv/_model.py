@@ -59,7 +59,7 @@ class StepInfo:
     """What on_step receives after every denoising step (copied: it stays
     valid after the callback returns)."""
 
-    __slots__ = ("step", "n_steps", "gen_len", "n_unmasked", "answer", "mask_id", "text")
+    __slots__ = ("step", "n_steps", "gen_len", "n_unmasked", "answer", "mask_id", "text", "draft")
 
     def __init__(self, info):
         self.step = info.step  # steps done so far, 1..n_steps
@@ -68,16 +68,20 @@ class StepInfo:
         self.n_unmasked = info.n_unmasked  # answer positions committed so far
         self.answer = info.answer[: info.gen_len]  # ids; mask_id where still masked
         self.mask_id = info.mask_id
-        self.text = _step_text(info)  # committed tokens in position order, masks left out
+        # the committed run from the start of the answer up to the first masked
+        # position or EOS/EOT: text a stream can send and never take back
+        self.text = _step_text(info, True, None)
+        # every committed token in position order, each masked position as "_"
+        self.draft = _step_text(info, False, b"_")
 
     def __repr__(self):
         return f"StepInfo(step={self.step}/{self.n_steps}, unmasked={self.n_unmasked}/{self.gen_len}, text={self.text!r})"
 
 
-def _step_text(info):
+def _step_text(info, prefix_only, mask_text):
     text = ctypes.c_void_p()
     n = ctypes.c_size_t()
-    status = lib.mkv_step_text(ctypes.byref(info), False, None, ctypes.byref(text), ctypes.byref(n))
+    status = lib.mkv_step_text(ctypes.byref(info), prefix_only, mask_text, ctypes.byref(text), ctypes.byref(n))
     data = _lib.take_bytes(text.value, n.value)
     return data.decode("utf-8", "replace") if status == _lib.MKV_OK else ""
 
@@ -88,7 +92,7 @@ class Result:
     --json`: n_prompt, steps, seconds, time per part, peak_rss_bytes, kv_bytes,
     kv_kept_per_layer, ...), and `cancelled` (True when on_step stopped it:
     then `ids` is the answer as it stood, mask_id where still masked, `text`
-    its committed tokens, `stats` only {"steps", "n_unmasked"})."""
+    its committed start (StepInfo.text), `stats` only {"steps", "n_unmasked"})."""
 
     __slots__ = ("text", "ids", "stats", "cancelled", "n_prompt")
 

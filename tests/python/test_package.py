@@ -65,6 +65,23 @@ def test_tokenize_special_flag(shipped_model):
     assert m.detokenize(without) == "<|eot_id|>"
 
 
+@pytest.mark.parametrize("model_dir", ["tests/models/llada-tiny", "tests/models/dream-tiny",
+                                       "models/llada-tiny-retrieval"])
+def test_apply_chat_equals_transformers(model_dir):
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("jinja2")
+    ref = transformers.PreTrainedTokenizerFast.from_pretrained(repo_path(model_dir))
+    conversations = [
+        [{"role": "user", "content": "Code of Edith?"}],
+        [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi there \u00e9 <|x|>\n"}],
+    ]
+    with maskkv.Model(repo_path(model_dir), threads=1) as m:
+        for messages in conversations:
+            text = m.apply_chat(messages, add_generation_prompt=True)
+            assert text == ref.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            assert m.tokenize(text) == ref.encode(text, add_special_tokens=False)
+
+
 # ------------------------------------------------------------- generation
 def cli_generate(model, *args):
     rc, out, err = run_cli("generate", "-m", model, "-t", "1", "--json", *args)
@@ -190,7 +207,10 @@ def test_on_step_sees_every_step_and_the_final_text(shipped_model):
     assert [s.n_unmasked for s in seen] == [2, 4, 6, 8]
     assert all(sum(t != s.mask_id for t in s.answer) == s.n_unmasked for s in seen)
     assert seen[-1].answer[: len(r.ids)] == r.ids
-    assert seen[-1].text.startswith(r.text)
+    assert seen[-1].text == r.text
+    assert all(len(s.draft) >= s.gen_len - s.n_unmasked and s.draft.count("_") >= s.gen_len - s.n_unmasked
+               for s in seen)
+    assert all(seen[i + 1].text.startswith(seen[i].text) for i in range(len(seen) - 1))
 
 
 def test_on_step_cancels(shipped_model):
