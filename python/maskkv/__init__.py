@@ -25,34 +25,14 @@ maskkv.h (UsageError, FileError, FormatError, UnsupportedError, InputError,
 OutOfMemoryError, CancelledError).
 """
 
-from ._errors import (
-    CancelledError,
-    FileError,
-    FormatError,
-    InputError,
-    MaskKVError,
-    OutOfMemoryError,
-    UnsupportedError,
-    UsageError,
-)
+from ._errors import *  # noqa: F401,F403 - MaskKVError and one subclass per status
+from ._errors import __all__ as _error_names
 from ._lib import lib as _lib_handle
 from ._lib import library_path
 from ._model import Model, Result, StepInfo
 
 __version__ = _lib_handle.mkv_version().decode()
 
-__all__ = [
-    "Model",
-    "Result",
-    "StepInfo",
-    "MaskKVError",
-    "UsageError",
-    "FileError",
-    "FormatError",
-    "UnsupportedError",
-    "InputError",
-    "OutOfMemoryError",
-    "CancelledError",
-    "library_path",
-    "__version__",
+__all__ = ["Model", "Result", "StepInfo", "library_path", "__version__"] + [
+    name for name in _error_names if name != "error_for_status"
 ]

@@ -198,9 +198,9 @@ class Model:
         self.close()
 
     def __del__(self):
-        if getattr(self, "_handle", None):
-            lib.mkv_model_free(self._handle)
-            self._handle = None
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle and lib is not None:  # (module globals may be gone at interpreter exit)
+            lib.mkv_model_free(handle)
 
     def __repr__(self):
         state = "closed" if self._handle is None else f"{self.arch}, vocab {self.n_vocab}"

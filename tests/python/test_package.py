@@ -5,6 +5,7 @@
 import ctypes
 import json
 import os
+import pathlib
 import struct
 import subprocess
 import sys
@@ -110,6 +111,10 @@ CASES = [
      dict(gen_len=10, steps=5, cache="pyramidkv", budget=6, alg="entropy", temperature=0.5, top_p=0.9, seed=3),
      ["-p", QUESTION, "--gen-len", "10", "--steps", "5", "--cache", "pyramidkv", "--budget", "6", "--alg", "entropy",
       "--temp", "0.5", "--top-p", "0.9", "--seed", "3"]),
+    (SHIPPED, "text", dict(gen_len=8, steps=4, block_len=8, cache="maskkv", budget=24, head_alloc="uniform",
+                           profile=pathlib.Path(repo_path("models", "llada-tiny-retrieval.profile.json"))),
+     ["-p", QUESTION, "--gen-len", "8", "--steps", "4", "--block-len", "8", "--cache", "maskkv", "--budget", "24",
+      "--head-alloc", "uniform", "--profile", repo_path("models", "llada-tiny-retrieval.profile.json")]),
     (repo_path("tests", "models", "llada-tiny-f16.gguf"), "text",
      dict(gen_len=8, steps=8, block_len=8, cache="none", budget=None, cfg=1.5),
      ["-p", QUESTION, "--gen-len", "8", "--steps", "8", "--block-len", "8", "--cfg", "1.5"]),
@@ -356,6 +361,9 @@ def test_bad_models_raise_with_status(tmp_path):
     expect(maskkv.UnsupportedError, 5, maskkv.Model, str(future), match="version")
     expect(maskkv.UsageError, 2, maskkv.Model, SHIPPED, threads=-1)
     expect(maskkv.UsageError, 2, maskkv.Model, SHIPPED, max_memory="lots")
+    with maskkv.Model(SHIPPED, threads=1, ctx_size=20) as m:
+        expect(maskkv.InputError, 6, m.generate, QUESTION, gen_len=8, match="ctx-size 20")
+        expect(maskkv.InputError, 6, m.logits, list(range(1, 30)))
 
 
 def test_memory_limit_refuses_with_nomem():

@@ -1,11 +1,14 @@
 """`pip install ./python` as a user runs it: into a new virtual environment,
 with pip's build isolation (setuptools from PyPI), then the installed package
 imported from outside the checkout answers like the CLI. Also the build
-helper's search for an installed library (make install PREFIX=... + pkg-config,
-MASKKV_LIB). Needs PyPI (setuptools, numpy; pip's cache after the first run),
-as `make test`'s .venv does; `make test-python-install` runs only this file."""
+helper's search for an installed library (pkg-config, MASKKV_LIB). Needs PyPI
+(setuptools, numpy; pip's cache after the first run), as `make test`'s .venv
+does; `make test-python-install` runs only this file."""
+import glob
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -20,11 +23,14 @@ QUESTION = "The secret code of Edith is 4417. What is the secret code of Edith?"
 
 
 def test_finds_an_installed_library_by_pkg_config_and_env(tmp_path):
+    # the layout of `make install PREFIX=...` (made here: a concurrent make
+    # install, as test-api's, shares build/maskkv.pc)
     prefix = tmp_path / "prefix"
-    make_env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    r = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "install", f"PREFIX={prefix}"],
-                       capture_output=True, text=True, timeout=300, env=make_env)
-    assert r.returncode == 0, r.stdout + r.stderr
+    (prefix / "lib" / "pkgconfig").mkdir(parents=True)
+    shutil.copyfile(repo_path("build", "libmaskkv.so"), prefix / "lib" / "libmaskkv.so.0")
+    with open(repo_path("tools", "maskkv.pc.in")) as f:
+        pc = f.read().replace("@PREFIX@", str(prefix)).replace("@VERSION@", maskkv_build.header_version(ROOT))
+    (prefix / "lib" / "pkgconfig" / "maskkv.pc").write_text(pc)
     installed = str(prefix / "lib" / "libmaskkv.so.0")
     env = {k: v for k, v in os.environ.items() if k != "MASKKV_LIB"}
     env["PKG_CONFIG_PATH"] = str(prefix / "lib" / "pkgconfig")
@@ -60,6 +66,12 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
     assert got["file"].startswith(site) and got["lib"].startswith(site), got
     assert got["lib"].endswith(os.path.join("maskkv", "libmaskkv.so.0"))
     assert got["version"] == maskkv_build.header_version(ROOT)
+    # a platform wheel for every Python 3 (native library, no extension module)
+    wheel_files = glob.glob(str(venv / "lib" / "python*" / "site-packages" / "maskkv-*.dist-info" / "WHEEL"))
+    assert len(wheel_files) == 1, wheel_files
+    with open(wheel_files[0]) as f:
+        wheel = f.read()
+    assert "Root-Is-Purelib: false" in wheel and re.search(r"^Tag: py3-none-linux_\w+$", wheel, re.M), wheel
     rc, out, err = run_cli("generate", "-m", model, "-p", QUESTION, "-t", "1", "--json", "--gen-len", "8",
                            "--steps", "8", "--block-len", "8", "--cache", "maskkv", "--budget", "16")
     assert rc == 0, err
