@@ -38,7 +38,7 @@ RUN_PREFIX    ?= The secret code of Edith is
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
-.PHONY: eval all test test-unit test-cli test-python test-api test-train test-asan run bench bench-report clean fuzz venv install
+.PHONY: eval all test test-unit test-cli test-python test-python-install test-api test-train test-asan run bench bench-report clean fuzz venv install
 
 all: $(BIN) $(SOLIB) $(TEST_BIN) $(DEQUANT_BIN)
 
@@ -130,8 +130,15 @@ test-api: $(BIN) $(SOLIB) $(LIB)
 test-cli: $(BIN) $(VENV)/.ok
 	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN) $(DEQUANT_BIN) $(VENV)/.ok
-	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) $(PYTHON) tests/python/run_python_tests.py
+# check_*.py scripts, then pytest over tests/python/test_*.py: the Python
+# package (python/) against build/libmaskkv.so, and `pip install ./python`
+# into a new virtual environment (test_package_install.py).
+test-python: $(BIN) $(SOLIB) $(DEQUANT_BIN) $(VENV)/.ok
+	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) MASKKV_LIB=$(abspath $(SOLIB)) $(PYTHON) tests/python/run_python_tests.py
+
+# Only the installation of the Python package (pip install ./python into a new venv).
+test-python-install: $(BIN) $(SOLIB) $(VENV)/.ok
+	MASKKV=./$(BIN) MASKKV_LIB=$(abspath $(SOLIB)) $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/python/test_package_install.py
 
 # The training tools' own checks (tools/train/): they need PyPI torch, which
 # is not part of `make test` (the CPU wheels are not reachable everywhere).

@@ -495,6 +495,9 @@ MKV_API bool mkv_gen_params_is_option(const char *name);
  * layout (ctypes): mkv_gen_params_free. [thread-safe] */
 MKV_API mkv_gen_params *mkv_gen_params_new(void);
 MKV_API void mkv_gen_params_free(mkv_gen_params *params);
+/* Sets params->on_step and on_step_ctx, for the same programs (a binding
+ * that never sees the struct's layout). [thread-safe] */
+MKV_API void mkv_gen_params_set_on_step(mkv_gen_params *params, mkv_step_callback on_step, void *user);
 
 /* Names of the eviction parts: "maskvote" "snapkv" "streaming" "random"
  * "full"; "uniform" "pyramid" "squeeze" "boundary" "boundary-online";

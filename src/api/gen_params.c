@@ -67,6 +67,11 @@ mkv_gen_params *mkv_gen_params_new(void) {
 
 void mkv_gen_params_free(mkv_gen_params *p) { mkv_free(p); }
 
+void mkv_gen_params_set_on_step(mkv_gen_params *p, mkv_step_callback on_step, void *user) {
+    p->on_step = on_step;
+    p->on_step_ctx = user;
+}
+
 /* ------------------------------------------------------------ by name */
 
 typedef enum { OPT_INT, OPT_FLOAT, OPT_U64, OPT_SWITCH, OPT_CHOICE, OPT_CACHE, OPT_PROFILE, OPT_COLD, OPT_REVOTE } opt_kind;
