@@ -15,7 +15,7 @@
 
 #include "args.h"
 #include "cache/profile.h"
-#include "cache_presets.h"
+#include "cache/presets.h"
 #include "commands.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "cache_presets.h"
+#include "cache/presets.h"
 #include "cache/profile.h"
 #include "commands.h"
 #include "progress.h"
@@ -62,7 +62,7 @@ static void show_layer(void *ctx, int layer, int n_layers, int n_rows) {
     mkv_progress_update(&p->bar, layer + 1, n_layers, "layer", (double)n_rows * (layer + 1) / n_layers, "tok", NULL);
 }
 
-static void show_progress(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
+static bool show_progress(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
     progress_state *p = ctx;
     if (!p->prefill_done) {
         p->prefill_done = true;
@@ -89,6 +89,7 @@ static void show_progress(void *ctx, int step, int total, const int32_t *tokens,
         fprintf(stderr, "\n\033[2A");
         fflush(stderr);
     }
+    return false; /* never stops the generation */
 }
 
 static bool parse_choice(const char *flag, const char *value, const char *const *names, int n, int *out) {

@@ -108,6 +108,38 @@ void mkv_model_free(mkv_model *model);
 const mkv_hparams *mkv_model_hparams(const mkv_model *model);
 const mkv_tokenizer *mkv_model_tokenizer(const mkv_model *model);
 
+/* ---------------------------------------------------------------- server */
+/* An OpenAI-compatible HTTP server over one loaded model (`maskkv serve`):
+ * POST /v1/chat/completions and /v1/completions (stream: true as server-sent
+ * events), GET /v1/models, /health and /metrics (Prometheus text). README.md
+ * describes the endpoints and the request fields. */
+typedef struct {
+    const char *host;          /* address to bind ("127.0.0.1")                         */
+    int port;                  /* 8080; 0 = a free port (on_listening says which)        */
+    int parallel;              /* generations at once (1)                               */
+    int queue;                 /* requests that may wait beyond them (8); more -> 503   */
+    int threads;               /* OpenMP threads per generation; 0 = cores / parallel   */
+    const char *api_key;       /* NULL = none; else "Authorization: Bearer KEY" or 401  */
+    const char *model_id;      /* the id /v1/models reports; NULL = the file's name     */
+    const char *profile_path;  /* maskkv's layer importance; NULL = MODEL.profile.json
+                                  beside the model when it exists, else measured per request */
+    size_t max_body_bytes;     /* request bodies past this get 413 (1 MiB)              */
+    int max_tokens;            /* largest max_tokens accepted (1024)                    */
+    double timeout_seconds;    /* per request, queueing included (300)                  */
+    /* called once the server listens, with its URL ("http://127.0.0.1:8080") */
+    void (*on_listening)(void *ctx, const char *url);
+    void *on_listening_ctx;
+} mkv_serve_params;
+
+void mkv_serve_params_defaults(mkv_serve_params *params);
+/* Serves `model` until mkv_serve_stop(); then refuses new requests, lets the
+ * accepted ones finish (at most timeout_seconds), and returns MKV_OK. One
+ * server per process. The model must stay loaded until it returns. */
+mkv_status mkv_serve_run(const mkv_model *model, const mkv_serve_params *params);
+/* Asks the running server to stop: async-signal-safe (a SIGINT/SIGTERM
+ * handler may call it); before mkv_serve_run it makes the next run stop at once. */
+void mkv_serve_stop(void);
+
 #ifdef __cplusplus
 }
 #endif

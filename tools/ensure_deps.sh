@@ -2,7 +2,8 @@
 # Installs what `make` needs on a fresh Debian/Ubuntu machine, so that
 # `make run` and `make test` are the only commands a newcomer types.
 #
-#   sh tools/ensure_deps.sh build     C compiler with OpenMP, pkg-config, libcjson, libpcre2-8, libedit
+#   sh tools/ensure_deps.sh build     C compiler with OpenMP, pkg-config, libcjson, libpcre2-8, libedit,
+#                                     libmicrohttpd
 #   sh tools/ensure_deps.sh python    python3 with venv and pip (for .venv, see `make venv`)
 #
 # Each missing piece is installed with apt-get (as root, or through sudo when
@@ -30,10 +31,12 @@ check_build() {
         pkg-config --exists libcjson || need libcjson-dev
         pkg-config --exists libpcre2-8 || need libpcre2-dev
         pkg-config --exists libedit || need libedit-dev
+        pkg-config --exists libmicrohttpd || need libmicrohttpd-dev
     else
         need libcjson-dev
         need libpcre2-dev
         need libedit-dev
+        need libmicrohttpd-dev
     fi
 }
 

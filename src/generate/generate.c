@@ -81,6 +81,7 @@ typedef struct {
     int n_forbidden;
     mkv_rng rng;
     int step;
+    bool stopped;               /* on_step returned true */
     double first_step_seconds;
     double sampling_seconds;
     mkv_forward_timing after_first_step; /* both engines' timings after step 0 */
@@ -141,8 +142,9 @@ static void after_step(gen_state *g, double step_start) {
         g->after_first_step = engines_timing(g);
     }
     g->step++;
-    if (g->params->on_step)
-        g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total);
+    if (g->params->on_step &&
+        g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total))
+        g->stopped = true;
 }
 
 static int masked_in(const gen_state *g, int from, int to) {
@@ -172,10 +174,10 @@ static mkv_status run_llada(gen_state *g) {
     int V = g->model->hp.n_vocab;
     int n_blocks = p->gen_len / p->block_len, steps_per_block = p->steps / n_blocks;
     int schedule[steps_per_block];
-    for (int b = 0; b < n_blocks; b++) {
+    for (int b = 0; b < n_blocks && !g->stopped; b++) {
         int block_start = g->n_prompt + b * p->block_len, block_end = block_start + p->block_len;
         mkv_llada_transfer_schedule(masked_in(g, block_start, block_end), steps_per_block, schedule);
-        for (int i = 0; p->threshold > 0 || i < steps_per_block; i++) {
+        for (int i = 0; (p->threshold > 0 || i < steps_per_block) && !g->stopped; i++) {
             double t0 = mkv_now_seconds();
             int n_cand = masked_in(g, block_start, block_end);
             if (n_cand == 0) {
@@ -201,7 +203,7 @@ static mkv_status run_dream(gen_state *g) {
     int V = g->model->hp.n_vocab;
     float timesteps[p->steps + 1];
     mkv_dream_timesteps(p->steps, (float)p->eps, timesteps);
-    for (int i = 0; i < p->steps; i++) {
+    for (int i = 0; i < p->steps && !g->stopped; i++) {
         double t0 = mkv_now_seconds();
         int n_cand = masked_in(g, g->n_prompt, g->n_total);
         if (n_cand == 0) {
@@ -302,6 +304,7 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     result->seconds = mkv_now_seconds() - start;
     result->first_step_seconds = g.first_step_seconds;
     result->steps_run = g.step;
+    result->stopped = g.stopped;
     result->n_prompt = n_prompt;
     result->n_total = g.n_total;
     result->kv_bytes_peak = mkv_engine_kv_peak_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_peak_bytes(&g.uncond) : 0);

@@ -31,8 +31,10 @@ typedef struct {
     mkv_cache_config cache;
     int ctx_size;               /* --ctx-size: context limit in tokens (also what the up-front
                                    memory check sizes); 0 = the model's trained context */
-    /* progress: called after every step (may be NULL) */
-    void (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
+    /* progress: called after every step (may be NULL); returning true stops
+     * the generation there (mkv_generate then returns MKV_OK with
+     * result->stopped set and the tokens committed so far) */
+    bool (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
     void *on_step_ctx;
     /* progress inside a pass: after every layer, with its active rows (the
      * prefill's are the whole prompt); may be NULL */
@@ -48,6 +50,7 @@ typedef struct {
     int32_t *tokens;            /* the whole sequence (prompt + answer), mkv_free */
     int n_prompt, n_total;
     int steps_run;
+    bool stopped;               /* on_step asked to stop before the last step */
     double seconds, first_step_seconds;
     size_t kv_bytes_peak;       /* K/V held by the cache at its largest */
     size_t kv_bytes_final;      /* K/V held while decoding (after eviction) */

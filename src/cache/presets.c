@@ -1,4 +1,4 @@
-#include "cache_presets.h"
+#include "cache/presets.h"
 
 #include <stdio.h>
 #include <string.h>

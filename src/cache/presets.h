@@ -1,7 +1,7 @@
 /* `--cache` presets shared by generate and eval: the engine mode plus, for
  * eviction, the policy of each method in the paper (SPEC §5). */
-#ifndef MKV_CLI_CACHE_PRESETS_H
-#define MKV_CLI_CACHE_PRESETS_H
+#ifndef MKV_CACHE_PRESETS_H
+#define MKV_CACHE_PRESETS_H
 
 #include <stdbool.h>
 #include <stddef.h>
