@@ -4,7 +4,8 @@
 #
 #   sh tools/ensure_deps.sh build     C compiler with OpenMP, pkg-config, libcjson, libpcre2-8, libedit,
 #                                     libmicrohttpd
-#   sh tools/ensure_deps.sh python    python3 with venv and pip (for .venv, see `make venv`)
+#   sh tools/ensure_deps.sh python    python3 with venv and pip (for .venv, see `make venv`), and curl
+#                                     (the `maskkv serve` tests)
 #
 # Each missing piece is installed with apt-get (as root, or through sudo when
 # that needs no password), printing what it installs; when neither works it
@@ -41,6 +42,7 @@ check_build() {
 }
 
 check_python() {
+    command -v curl >/dev/null 2>&1 || need curl
     if ! command -v python3 >/dev/null 2>&1; then
         need python3
         need python3-venv

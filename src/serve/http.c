@@ -150,7 +150,7 @@ static enum MHD_Result completion(mkv_server *s, struct MHD_Connection *c, reque
     int32_t *prompt = NULL;
     int n_prompt = 0;
     mkv_gen_params params;
-    if (!mkv_serve_prepare(s->model, s->layer_importance, &req, &prompt, &n_prompt, &params, &err)) {
+    if (!mkv_serve_prepare(s->model, s->params.profile_path, &req, &prompt, &n_prompt, &params, &err)) {
         mkv_serve_request_free(&req);
         return reply_error(s, c, route, &err);
     }
@@ -158,7 +158,7 @@ static enum MHD_Result completion(mkv_server *s, struct MHD_Connection *c, reque
     snprintf(head.id, sizeof head.id, "%s-%llx%llx", endpoint == MKV_SERVE_CHAT ? "chatcmpl" : "cmpl",
              (unsigned long long)head.created, (unsigned long long)atomic_fetch_add(&s->next_id, 1));
     bool stream = req.stream;
-    mkv_serve_job *job = mkv_serve_job_create(s->model, &head, stream, prompt, n_prompt, &params, req.cache,
+    mkv_serve_job *job = mkv_serve_job_create(s->model, &head, stream, prompt, n_prompt, &params,
                                               s->params.timeout_seconds, &s->metrics);
     mkv_serve_request_free(&req);
     if (!job) return reply_simple_error(s, c, route, 503, "server_error", "out_of_memory", "out of memory");

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -23,7 +22,6 @@ struct mkv_serve_job {
     int32_t *prompt;
     int n_prompt;
     mkv_gen_params params;
-    char cache_name[24];
     double submitted, deadline;
     bool timed_out;
     /* the worker's streaming state */
@@ -38,8 +36,8 @@ struct mkv_serve_job {
 };
 
 mkv_serve_job *mkv_serve_job_create(const mkv_model *model, const mkv_serve_answer_head *head, bool stream,
-                                    int32_t *prompt, int n_prompt, const mkv_gen_params *params, const char *cache_name,
-                                    double timeout_seconds, mkv_serve_metrics *metrics) {
+                                    int32_t *prompt, int n_prompt, const mkv_gen_params *params, double timeout_seconds,
+                                    mkv_serve_metrics *metrics) {
     mkv_serve_job *job = mkv_calloc(1, sizeof *job, "request");
     if (!job) {
         mkv_free(prompt);
@@ -56,7 +54,6 @@ mkv_serve_job *mkv_serve_job_create(const mkv_model *model, const mkv_serve_answ
     job->prompt = prompt;
     job->n_prompt = n_prompt;
     job->params = *params;
-    snprintf(job->cache_name, sizeof job->cache_name, "%s", cache_name);
     job->submitted = mkv_now_seconds();
     job->deadline = job->submitted + timeout_seconds;
     job->http_status = 200;
@@ -89,19 +86,13 @@ static void publish(mkv_serve_job *job, mkv_strbuf *piece, bool done, int http_s
     pthread_mutex_unlock(&job->mutex);
 }
 
-static bool is_end(const mkv_model *m, int32_t id) {
-    return id == m->hp.eos_id || id == m->hp.eot_id || id == m->hp.pad_id;
-}
-
-/* The text of the answer's committed prefix, without a trailing U+FFFD of a
- * character cut by a still-masked token (it may decode differently once the
- * rest is known). NULL when nothing new can be said. */
-static char *prefix_text(const mkv_serve_job *job, const int32_t *answer, int n, size_t *len) {
-    const mkv_tokenizer *tok = mkv_model_tokenizer(job->model);
-    int k = 0;
-    while (k < n && answer[k] != job->model->hp.mask_id && !is_end(job->model, answer[k])) k++;
+/* The text of the answer's committed prefix (mkv_step_text: up to its first
+ * masked position or end token), without a trailing U+FFFD of a character
+ * cut by a still-masked token (it may decode differently once the rest is
+ * known). NULL when nothing can be said (no tokenizer). */
+static char *prefix_text(const mkv_step_info *info, size_t *len) {
     char *text = NULL;
-    if (!tok || mkv_detokenize_output(tok, answer, k, 0, &text, len, NULL) != MKV_OK) return NULL;
+    if (mkv_step_text(info, true, NULL, &text, len) != MKV_OK) return NULL;
     while (*len >= 3 && !memcmp(text + *len - 3, "\xEF\xBF\xBD", 3)) *len -= 3;
     return text;
 }
@@ -120,27 +111,24 @@ static void new_text(mkv_serve_job *job, const char *text, size_t len, const cha
     job->sent_len = len;
 }
 
-static bool on_step(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
+static int on_step(const mkv_step_info *info, void *ctx) {
     mkv_serve_job *job = ctx;
-    if (atomic_load(&job->cancelled)) return true;
+    if (atomic_load(&job->cancelled)) return 1;
     if (mkv_now_seconds() > job->deadline) return job->timed_out = true;
-    if (!job->stream) return false;
-    const int32_t *answer = tokens + n_prompt;
-    int n = n_total - n_prompt, unmasked = 0;
-    for (int i = 0; i < n; i++) unmasked += answer[i] != job->model->hp.mask_id;
-    if (unmasked <= job->unmasked) return false; /* one chunk per step that unmasks tokens */
-    job->unmasked = unmasked;
+    if (!job->stream || info->n_unmasked <= job->unmasked) return 0; /* one chunk per step that unmasks tokens */
+    job->unmasked = info->n_unmasked;
     size_t len = 0, delta_len = 0;
     const char *delta = "";
-    char *text = prefix_text(job, answer, n, &len);
+    char *text = prefix_text(info, &len);
     if (text) new_text(job, text, len, &delta, &delta_len);
     mkv_strbuf chunk = {0};
-    mkv_serve_format_chunk(&chunk, &job->head, delta, delta_len, !job->sent_first, step, total, unmasked);
+    mkv_serve_format_chunk(&chunk, &job->head, delta, delta_len, !job->sent_first, info->step, info->n_steps,
+                           info->n_unmasked);
     job->sent_first = true;
     publish(job, &chunk, false, 0);
     mkv_strbuf_free(&chunk);
     mkv_free(text);
-    return false;
+    return 0;
 }
 
 static void fail(mkv_serve_job *job, int http_status, const char *type, const char *code, const char *message) {
@@ -157,53 +145,57 @@ static void fail(mkv_serve_job *job, int http_status, const char *type, const ch
     mkv_strbuf_free(&b);
 }
 
-/* The answer text: HF decode of the answer up to its end token, or the ids
- * when the model has no tokenizer. */
-static mkv_status answer_text(const mkv_serve_job *job, const int32_t *answer, int n, char **text, size_t *len) {
-    const mkv_tokenizer *tok = mkv_model_tokenizer(job->model);
-    if (tok) return mkv_detokenize_output(tok, answer, n, 0, text, len, NULL);
+/* The answer text (mkv_gen_result_text: HF decode up to the end token), or
+ * its ids when the model has no tokenizer. */
+static char *answer_text(const mkv_gen_result *r, size_t *len) {
+    const char *text = mkv_gen_result_text(r, len);
     mkv_strbuf b = {0};
-    for (int i = 0; i < n; i++) mkv_strbuf_printf(&b, "%s%d", i ? " " : "", answer[i]);
-    *text = mkv_strbuf_take(&b, len);
-    return *text ? MKV_OK : mkv_last_status();
+    if (text) {
+        mkv_strbuf_append(&b, text, *len);
+    } else {
+        int n = 0;
+        const int32_t *ids = mkv_gen_result_ids(r, &n);
+        for (int i = 0; i < n; i++) mkv_strbuf_printf(&b, "%s%d", i ? " " : "", ids[i]);
+        mkv_strbuf_puts(&b, "");
+    }
+    return mkv_strbuf_take(&b, len);
 }
 
 static void finish(mkv_serve_job *job, const mkv_gen_result *r, double queue_seconds) {
-    const int32_t *answer = r->tokens + r->n_prompt;
-    int answer_len = mkv_answer_length(job->model, answer, job->params.gen_len);
-    char *text = NULL;
+    const mkv_gen_stats *s = mkv_gen_result_stats(r);
     size_t len = 0;
-    if (answer_text(job, answer, answer_len, &text, &len) != MKV_OK) {
-        fail(job, 500, "server_error", "", mkv_last_error());
+    char *text = answer_text(r, &len);
+    if (!text) {
+        fail(job, 500, "server_error", "out_of_memory", "out of memory writing the answer");
         return;
     }
     const mkv_serve_stats stats = {
-        .prompt_tokens = r->n_prompt,
-        .completion_tokens = answer_len,
-        .steps = r->steps_run,
-        .seconds = r->seconds,
-        .prefill_seconds = r->first_step_seconds,
+        .prompt_tokens = s->n_prompt,
+        .completion_tokens = s->n_answer,
+        .steps = s->steps,
+        .seconds = s->seconds,
+        .prefill_seconds = s->prefill_seconds,
         .queue_seconds = queue_seconds,
-        .kv_bytes = (double)r->kv_bytes_peak,
-        .kv_bytes_decode = (double)r->kv_bytes_final,
-        .peak_rss_bytes = (double)mkv_peak_rss_bytes(),
-        .kv_prompt_kept = r->kv_kept_per_layer ? r->kv_prompt_kept : -1,
-        .cache = job->cache_name,
+        .kv_bytes = (double)s->kv_bytes,
+        .kv_bytes_decode = (double)s->kv_bytes_decode,
+        .peak_rss_bytes = (double)s->peak_rss_bytes,
+        .kv_prompt_kept = s->kv_kept_per_layer ? s->kv_prompt_kept : -1,
+        .cache = s->cache,
     };
-    const char *finish_reason = answer_len < job->params.gen_len ? "stop" : "length";
+    const char *finish_reason = s->n_answer < s->gen_len ? "stop" : "length";
     mkv_strbuf b = {0};
     if (job->stream) {
         const char *delta = "";
         size_t delta_len = 0;
         new_text(job, text, len, &delta, &delta_len);
-        if (!job->sent_first) mkv_serve_format_chunk(&b, &job->head, "", 0, true, r->steps_run, job->params.steps, 0);
+        if (!job->sent_first) mkv_serve_format_chunk(&b, &job->head, "", 0, true, s->steps, job->params.steps, 0);
         mkv_serve_format_final_chunk(&b, &job->head, delta, delta_len, finish_reason, &stats);
         mkv_serve_format_done(&b);
     } else {
         mkv_serve_format_answer(&b, &job->head, text, len, finish_reason, &stats);
     }
     mkv_free(text);
-    mkv_serve_metrics_generation(job->metrics, r->n_prompt, answer_len, r->seconds, queue_seconds, (double)r->kv_bytes_peak);
+    mkv_serve_metrics_generation(job->metrics, s->n_prompt, s->n_answer, s->seconds, queue_seconds, (double)s->kv_bytes);
     if (!mkv_strbuf_ok(&b)) fail(job, 500, "server_error", "out_of_memory", "out of memory writing the answer");
     else publish(job, &b, true, 200);
     mkv_strbuf_free(&b);
@@ -213,8 +205,6 @@ void mkv_serve_job_run(void *arg, void *ctx) {
     (void)ctx;
     mkv_serve_job *job = arg;
     double queue_seconds = mkv_now_seconds() - job->submitted;
-    mkv_gen_result result = {0};
-    mkv_status st = MKV_OK;
     if (atomic_load(&job->cancelled)) {
         mkv_serve_metrics_event(job->metrics, MKV_SERVE_CANCELLED);
         publish(job, NULL, true, 499);
@@ -225,22 +215,23 @@ void mkv_serve_job_run(void *arg, void *ctx) {
         job->params.on_step = on_step;
         job->params.on_step_ctx = job;
         job->params.on_layer = NULL;
-        st = mkv_generate(job->model, job->prompt, job->n_prompt, &job->params, &result);
-        if (st != MKV_OK) {
-            mkv_serve_metrics_event(job->metrics, MKV_SERVE_FAILED);
-            fail(job, st == MKV_ERR_NOMEM ? 503 : 500, "server_error", st == MKV_ERR_NOMEM ? "out_of_memory" : "",
-                 mkv_last_error());
-        } else if (result.stopped && job->timed_out) {
+        mkv_gen_result *result = NULL;
+        mkv_status st = mkv_generate(job->model, job->prompt, job->n_prompt, &job->params, &result);
+        if (st == MKV_OK) {
+            finish(job, result, queue_seconds);
+        } else if (st == MKV_ERR_CANCELLED && job->timed_out) {
             mkv_serve_metrics_event(job->metrics, MKV_SERVE_TIMED_OUT);
             fail(job, 504, "timeout", "timeout", "the generation ran past the server's per-request timeout");
-        } else if (result.stopped) {
+        } else if (st == MKV_ERR_CANCELLED) {
             mkv_serve_metrics_event(job->metrics, MKV_SERVE_CANCELLED);
             publish(job, NULL, true, 499); /* nobody is listening */
         } else {
-            finish(job, &result, queue_seconds);
+            mkv_serve_metrics_event(job->metrics, MKV_SERVE_FAILED);
+            fail(job, st == MKV_ERR_NOMEM ? 503 : 500, "server_error", st == MKV_ERR_NOMEM ? "out_of_memory" : "",
+                 mkv_last_error());
         }
+        mkv_gen_result_free(result);
     }
-    mkv_gen_result_free(&result);
     mkv_serve_job_release(job); /* the queue's reference */
 }
 

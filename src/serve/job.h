@@ -1,9 +1,9 @@
 /* One accepted generation request, shared by the connection thread that
  * answers it and the worker thread that runs it (reference counted).
  *
- * The worker runs mkv_generate with a step callback that
- *  - stops the generation when the client has gone (mkv_serve_job_cancel)
- *    or the per-request deadline has passed,
+ * The worker runs the public mkv_generate with a step callback that
+ *  - stops the generation (MKV_ERR_CANCELLED) when the client has gone
+ *    (mkv_serve_job_cancel) or the per-request deadline has passed,
  *  - for a streamed request, appends one SSE chunk per step that unmasked
  *    tokens: the text of the answer's committed prefix (up to its first
  *    masked position) that was not sent yet, so that the chunks' texts
@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "generate/generate.h"
+#include "maskkv.h"
 #include "serve/metrics.h"
 #include "serve/responses.h"
 
@@ -24,8 +24,8 @@ typedef struct mkv_serve_job mkv_serve_job;
 
 /* Takes ownership of `prompt` (mkv_malloc'd), also on failure (NULL). */
 mkv_serve_job *mkv_serve_job_create(const mkv_model *model, const mkv_serve_answer_head *head, bool stream,
-                                    int32_t *prompt, int n_prompt, const mkv_gen_params *params, const char *cache_name,
-                                    double timeout_seconds, mkv_serve_metrics *metrics);
+                                    int32_t *prompt, int n_prompt, const mkv_gen_params *params, double timeout_seconds,
+                                    mkv_serve_metrics *metrics);
 void mkv_serve_job_retain(mkv_serve_job *job);
 void mkv_serve_job_release(mkv_serve_job *job);
 

@@ -3,11 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache/presets.h"
-#include "tokenizer/tokenizer.h"
-#include "util/alloc.h"
-#include "util/memory_budget.h"
-
 /* The library's messages name the CLI's flags; a client knows the fields. */
 static void to_field_names(const char *in, char *out, size_t size) {
     static const char *const map[][2] = {
@@ -37,19 +32,15 @@ static bool library_error(mkv_status st, const char *param, mkv_serve_error *err
     return mkv_serve_error_set(err, 400, "invalid_request_error", param, "", "%s", message);
 }
 
-/* A system turn (optional, first) and one user turn: the one conversation
- * shape the built-in chat renderers of LLaDA and Dream take. */
+/* The conversation through the model's chat template (mkv_chat_apply, as
+ * `maskkv generate --chat`), ready for the assistant's answer. */
 static bool render_chat(const mkv_model *model, const mkv_serve_request *req, char **text, mkv_serve_error *err) {
-    const char *system = NULL, *user = NULL;
-    int i = 0;
-    if (req->n_messages > 1 && !strcmp(req->messages[0].role, "system")) system = req->messages[i++].content;
-    if (req->n_messages - i != 1 || strcmp(req->messages[i].role, "user"))
-        return mkv_serve_invalid(err, "messages",
-                                 "maskkv serves one turn: an optional system message then one user message (got %d messages"
-                                 ", the last with role '%s')", req->n_messages, req->messages[req->n_messages - 1].role);
-    user = req->messages[i].content;
-    mkv_chat_kind kind = mkv_chat_detect(model->chat_template, model->hp.arch);
-    mkv_status st = mkv_chat_render(kind, user, system, text);
+    mkv_chat_message *messages = mkv_malloc((size_t)req->n_messages * sizeof *messages, "chat messages");
+    if (!messages) return library_error(mkv_last_status(), "messages", err);
+    for (int i = 0; i < req->n_messages; i++)
+        messages[i] = (mkv_chat_message){.role = req->messages[i].role, .content = req->messages[i].content};
+    mkv_status st = mkv_chat_apply(model, messages, req->n_messages, true, text);
+    mkv_free(messages);
     return st == MKV_OK ? true : library_error(st, "messages", err);
 }
 
@@ -60,9 +51,9 @@ static bool tokenize_prompt(const mkv_model *model, const mkv_serve_request *req
     if (req->prompt_ids) {
         if (req->answer_prefix) return mkv_serve_invalid(err, "answer_prefix", "'answer_prefix' needs a text prompt, not token ids");
         for (int i = 0; i < req->n_prompt_ids; i++)
-            if (req->prompt_ids[i] >= model->hp.n_vocab)
+            if (req->prompt_ids[i] >= mkv_model_hparams(model)->n_vocab)
                 return mkv_serve_invalid(err, "prompt", "token id %d is out of the vocabulary [0, %d)", req->prompt_ids[i],
-                                         model->hp.n_vocab);
+                                         mkv_model_hparams(model)->n_vocab);
         if (!(*ids = mkv_malloc((size_t)req->n_prompt_ids * sizeof(int32_t), "prompt"))) return library_error(mkv_last_status(), param, err);
         memcpy(*ids, req->prompt_ids, (size_t)req->n_prompt_ids * sizeof(int32_t));
         *n = req->n_prompt_ids;
@@ -98,36 +89,25 @@ static bool tokenize_prompt(const mkv_model *model, const mkv_serve_request *req
     return true;
 }
 
-/* The cache preset by name, as `maskkv generate --cache NAME --budget B`. */
-static void apply_cache(const mkv_serve_request *req, const double *layer_importance, mkv_gen_params *p) {
-    mkv_apply_cache_preset(req->cache, &p->cache); /* the name was checked by the parser */
-    mkv_evict_config *e = &p->cache.evict;
-    if (req->budget > 0) e->budget = req->budget;
-    e->seed = p->seed;
-    if (p->cache.mode == MKV_CACHE_EVICT && e->layer_alloc == MKV_LAYERS_BOUNDARY) {
-        if (layer_importance) e->layer_importance = layer_importance;
-        else e->layer_alloc = MKV_LAYERS_BOUNDARY_ONLINE;
-    }
-}
-
-bool mkv_serve_prepare(const mkv_model *model, const double *layer_importance, const mkv_serve_request *req,
+bool mkv_serve_prepare(const mkv_model *model, const char *profile_path, const mkv_serve_request *req,
                        int32_t **prompt, int *n_prompt, mkv_gen_params *params, mkv_serve_error *err) {
     *prompt = NULL;
     *n_prompt = 0;
     *params = req->params;
-    apply_cache(req, layer_importance, params);
+    params->profile_path = profile_path;
     int32_t *ids = NULL;
     int n = 0;
     if (!tokenize_prompt(model, req, &ids, &n, err)) return false;
     const char *param = req->endpoint == MKV_SERVE_CHAT ? "messages" : "prompt";
-    if ((int64_t)n + params->gen_len > model->hp.n_ctx) {
+    int n_ctx = mkv_model_params_of(model)->ctx_size > 0 ? mkv_model_params_of(model)->ctx_size : mkv_model_hparams(model)->n_ctx;
+    if ((int64_t)n + params->gen_len > n_ctx) {
         mkv_free(ids);
         return mkv_serve_error_set(err, 400, "invalid_request_error", param, "context_length_exceeded",
                                    "the prompt (%d tokens) + max_tokens (%d) exceeds the model's context of %d tokens", n,
-                                   params->gen_len, model->hp.n_ctx);
+                                   params->gen_len, n_ctx);
     }
-    mkv_status st = mkv_gen_validate(model, params, n);
-    if (st == MKV_OK) st = mkv_gen_check_memory(model, params, n);
+    /* what mkv_generate would refuse (sampler rules, profile, memory), as a 400/503 before queueing */
+    mkv_status st = mkv_gen_check(model, params, n);
     if (st != MKV_OK) {
         mkv_free(ids);
         return library_error(st, param, err);

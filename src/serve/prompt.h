@@ -8,10 +8,10 @@
 
 #include "serve/request.h"
 
-/* layer_importance: the calibration profile maskkv's boundary layer budgets
- * use (NULL: they are measured on each request, boundary-online).
- * *prompt is mkv_malloc'd (mkv_free) on success. */
-bool mkv_serve_prepare(const mkv_model *model, const double *layer_importance, const mkv_serve_request *req,
+/* profile_path: the calibration profile of maskkv's boundary layer budgets
+ * (mkv_gen_params.profile_path; NULL = the model's default profile, else
+ * measured on each request). *prompt is mkv_malloc'd (mkv_free) on success. */
+bool mkv_serve_prepare(const mkv_model *model, const char *profile_path, const mkv_serve_request *req,
                        int32_t **prompt, int *n_prompt, mkv_gen_params *params, mkv_serve_error *err);
 
 #endif

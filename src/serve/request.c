@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache/presets.h"
 #include "tokenizer/tokenizer_internal.h"
 #include "util/alloc.h"
 
@@ -222,7 +221,7 @@ static bool parse_options(const cJSON *root, mkv_serve_endpoint endpoint, const 
                           mkv_serve_request *req, mkv_serve_error *err) {
     mkv_gen_params *p = &req->params;
     const char *model = NULL, *cache = NULL, *answer_prefix = NULL;
-    int n = 1;
+    int n = 1, budget = 0;
     if (!get_string(root, "model", &model, err) || !get_bool(root, "stream", &req->stream, err) ||
         !get_int(root, "n", 1, 1, &n, NULL, err))
         return false;
@@ -239,7 +238,7 @@ static bool parse_options(const cJSON *root, mkv_serve_endpoint endpoint, const 
         !get_number(root, "cfg", 0, 100, false, &p->cfg, err) ||
         !get_number(root, "threshold", 0, 1, true, &p->threshold, err) ||
         !get_number(root, "alg_temp", 0, 100, false, &p->alg_temp, err) ||
-        !get_int(root, "budget", 1, 1 << 30, &req->budget, NULL, err) || !get_string(root, "cache", &cache, err) ||
+        !get_int(root, "budget", 1, 1 << 30, &budget, NULL, err) || !get_string(root, "cache", &cache, err) ||
         !get_string(root, "answer_prefix", &answer_prefix, err))
         return false;
     if (p->top_p == 0) return mkv_serve_invalid(err, "top_p", "'top_p' must be in (0, 1]");
@@ -258,14 +257,13 @@ static bool parse_options(const cJSON *root, mkv_serve_endpoint endpoint, const 
     choice = -1;
     if (!get_choice(root, "alg", alg_names, 4, &choice, err)) return false;
     if (choice >= 0) p->alg = (mkv_dream_alg)choice;
-    if (cache) {
-        mkv_cache_config probe = p->cache;
-        if (strlen(cache) >= sizeof req->cache || !mkv_apply_cache_preset(cache, &probe))
-            return mkv_serve_invalid(err, "cache",
-                                     "'cache': unknown mode '%.40s' (none, prefix, dllm, maskkv, snapkv, pyramidkv, squeeze, "
-                                     "adakv, streaming, random)", cache);
-    }
-    snprintf(req->cache, sizeof req->cache, "%s", cache ? cache : "none");
+    /* as `maskkv generate --cache NAME --budget B` */
+    if (cache && mkv_gen_params_set_cache(p, cache) != MKV_OK)
+        return mkv_serve_invalid(err, "cache",
+                                 "'cache': unknown mode '%.40s' (none, prefix, dllm, maskkv, snapkv, pyramidkv, squeeze, "
+                                 "adakv, streaming, random)", cache);
+    if (budget > 0) p->cache.evict.budget = budget;
+    p->cache.evict.seed = p->seed; /* the random selector follows the seed */
     if (answer_prefix && !(req->answer_prefix = copy_text(answer_prefix))) return out_of_memory(err);
     static const char *const unsupported[] = {"stop", "logprobs", "top_logprobs", "echo", "suffix", "best_of",
                                               "logit_bias", "tools", "functions", "response_format"};

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "generate/generate.h"
+#include "maskkv.h"
 
 typedef enum { MKV_SERVE_CHAT = 0, MKV_SERVE_COMPLETION = 1 } mkv_serve_endpoint;
 
@@ -56,11 +56,9 @@ typedef struct {
     int n_prompt_ids;
     char *answer_prefix;             /* NULL = none */
     /* generation: gen_len (max_tokens), steps, block_len, temperature, seed,
-     * sampler options; the cache preset by name (applied by prompt.c) */
+     * sampler options, the cache preset (mkv_gen_params_set_cache) and its budget */
     mkv_gen_params params;
     bool has_steps, has_block_len;
-    char cache[24];                  /* "none" when absent */
-    int budget;                      /* 0 = the preset's */
 } mkv_serve_request;
 
 /* Parses and checks the body (len bytes, not NUL-terminated). On failure

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/presets.h"
 #include "serve/job.h"
 #include "serve/server.h"
 #include "util/clock.h"
@@ -96,14 +95,16 @@ static mkv_status parse_address(const char *host, int port, struct sockaddr_stor
     return mkv_fail(MKV_ERR_USAGE, "--host: '%s' is not an IPv4 or IPv6 address", host);
 }
 
-static mkv_status load_profile(mkv_server *s) {
-    const char *path = s->params.profile_path;
-    char beside[1100];
-    if (!path && mkv_default_profile_path(s->model->path, beside, sizeof beside)) path = beside;
-    if (!path) return MKV_OK; /* maskkv's layer budgets are measured per request (boundary-online) */
-    mkv_status st = mkv_profile_load(path, s->model, &s->profile);
-    if (st == MKV_OK) s->layer_importance = s->profile.layer_importance;
-    return st;
+/* An explicit profile is checked once at start (file and model), so that a
+ * wrong one stops the server instead of failing every maskkv request. */
+static mkv_status check_profile(const mkv_model *model, const char *path) {
+    if (!path) return MKV_OK;
+    mkv_gen_params p;
+    mkv_gen_params_defaults(&p);
+    mkv_status st = mkv_gen_params_set_cache(&p, "maskkv");
+    p.gen_len = p.steps = p.block_len = 1;
+    p.profile_path = path;
+    return st == MKV_OK ? mkv_gen_check(model, &p, 1) : st;
 }
 
 /* Waits for mkv_serve_stop (the pipe, or the flag set before it existed). */
@@ -140,12 +141,10 @@ mkv_status mkv_serve_run(const mkv_model *model, const mkv_serve_params *params)
     s->started = mkv_now_seconds();
     s->started_unix = (long long)time(NULL);
     if (params->model_id && params->model_id[0]) snprintf(s->model_id, sizeof s->model_id, "%s", params->model_id);
-    else default_model_id(model->path, s->model_id, sizeof s->model_id);
-    if ((st = load_profile(s)) != MKV_OK) return st;
-    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        mkv_profile_free(&s->profile);
+    else default_model_id(mkv_model_path(model), s->model_id, sizeof s->model_id);
+    if ((st = check_profile(model, params->profile_path)) != MKV_OK) return st;
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return mkv_fail(MKV_ERR_IO, "cannot create the stop pipe: %s", strerror(errno));
-    }
     mkv_serve_metrics_init(&s->metrics);
     int cores = omp_get_max_threads();
     threads_per_generation = params->threads > 0 ? params->threads : (cores / params->parallel > 1 ? cores / params->parallel : 1);
@@ -176,7 +175,6 @@ mkv_status mkv_serve_run(const mkv_model *model, const mkv_serve_params *params)
     }
     mkv_job_queue_stop(&s->queue);
     mkv_serve_metrics_destroy(&s->metrics);
-    mkv_profile_free(&s->profile);
     close(stop_pipe[0]);
     int write_end = stop_pipe[1];
     stop_pipe[0] = stop_pipe[1] = -1;

@@ -6,7 +6,6 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 
-#include "cache/profile.h"
 #include "serve/job_queue.h"
 #include "serve/metrics.h"
 #include "serve/request.h"
@@ -15,8 +14,6 @@ typedef struct {
     const mkv_model *model;
     mkv_serve_params params;
     char model_id[128];
-    mkv_profile profile;          /* loaded when layer_importance is non-NULL */
-    const double *layer_importance;
     mkv_job_queue queue;
     mkv_serve_metrics metrics;
     mkv_serve_limits limits;
