@@ -11,18 +11,24 @@
 static void usage(void) {
     printf(
         "usage: maskkv serve -m MODEL [options]\n"
+        "An OpenAI-compatible HTTP server over one loaded model: POST /v1/chat/completions and\n"
+        "/v1/completions (stream: true as server-sent events; maskkv's options steps, block_length,\n"
+        "cache, budget, alg, ... as extra body fields), GET /v1/models, /health, /metrics.\n"
+        "  -m, --model PATH       .gguf file or HF checkpoint directory (required)\n"
         "  --host ADDR            address to bind, IPv4 or IPv6 literal (127.0.0.1)\n"
         "  --port N               TCP port (8080); 0 = a free port, printed at start\n"
         "  --parallel N           generations at once (1)\n"
         "  --queue N              requests that may wait beyond them (8); more get 503\n"
-        "  --threads N            threads per generation (default: cores / parallel)\n"
-        "  --api-key KEY          require \"Authorization: Bearer KEY\" (else 401)\n"
+        "  -t, --threads N        threads per generation (default: cores / parallel)\n"
+        "  --api-key KEY          require \"Authorization: Bearer KEY\" (else 401) (none)\n"
         "  --alias NAME           the model id in /v1/models and answers (default: the file name)\n"
-        "  --profile FILE         layer importance for --cache maskkv (default: MODEL.profile.json)\n"
+        "  --profile FILE         layer importance for cache maskkv (default: MODEL.profile.json\n"
+        "                         when it exists, else measured per request)\n"
         "  --max-tokens N         largest max_tokens a request may ask (1024)\n"
-        "  --max-body SIZE        largest request body (1M)\n"
+        "  --max-body SIZE        largest request body (1M); larger gets 413\n"
         "  --timeout SECONDS      per request, queueing included (300)\n"
-        "endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, /health, /metrics\n");
+        "SIGINT/SIGTERM: stop listening, finish the accepted requests, exit 0.\n"
+        "example: maskkv serve -m models/llada-tiny-retrieval.gguf --port 8080 --parallel 2\n");
 }
 
 static void stop_on_signal(int sig) {
@@ -53,7 +59,7 @@ mkv_status cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--port")) { if (!mkv_parse_int(a, v, 0, 65535, &p.port)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--parallel")) { if (!mkv_parse_int(a, v, 1, 256, &p.parallel)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--queue")) { if (!mkv_parse_int(a, v, 0, 4096, &p.queue)) return MKV_ERR_USAGE; }
-        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_parse_int(a, v, 1, 1024, &p.threads)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_parse_threads(v, &p.threads)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--max-tokens")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &p.max_tokens)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--max-body")) { if (!mkv_parse_bytes(a, v, &p.max_body_bytes)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--timeout")) {

@@ -10,6 +10,24 @@
 #include "tokenizer/tokenizer_internal.h"
 #include "util/alloc.h"
 
+/* A message quotes what the client sent (cut to a length, maybe inside a
+ * character): one line of valid UTF-8, control bytes as spaces and the bytes
+ * of a cut or invalid sequence as '?'. */
+static void clean_message(char *m) {
+    size_t n = strlen(m), bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)m[i] < 0x20 || m[i] == 0x7f) m[i] = ' ';
+    for (size_t at = 0; at < n && !mkv_utf8_validate(m + at, n - at, &bad);) {
+        m[at + bad] = '?';
+        at += bad + 1;
+    }
+}
+
+static void set_message(mkv_serve_error *err, const char *fmt, va_list ap) {
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    clean_message(err->message);
+}
+
 bool mkv_serve_error_set(mkv_serve_error *err, int http_status, const char *type, const char *param, const char *code,
                          const char *fmt, ...) {
     err->http_status = http_status;
@@ -18,7 +36,7 @@ bool mkv_serve_error_set(mkv_serve_error *err, int http_status, const char *type
     snprintf(err->code, sizeof err->code, "%s", code ? code : "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    set_message(err, fmt, ap);
     va_end(ap);
     return false;
 }
@@ -27,7 +45,7 @@ bool mkv_serve_invalid(mkv_serve_error *err, const char *param, const char *fmt,
     mkv_serve_error_set(err, 400, "invalid_request_error", param, "", "%s", "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    set_message(err, fmt, ap);
     va_end(ap);
     return false;
 }

@@ -1,7 +1,8 @@
 # maskkv serve: argument errors, then a server on a free loopback port driven
 # with curl (answers equal to generate's, a stream ending in [DONE], errors in
-# OpenAI's shape, 413, 401), and SIGTERM -> exit 0 (under test-asan: no leak,
-# no error). Every wait is bounded. Sourced by run_cli_tests.sh.
+# OpenAI's shape, 413, 401, 504 past --timeout), the --help example, and
+# SIGTERM / SIGINT -> exit 0 (under test-asan: no leak, no error). Every wait
+# is bounded. Sourced by run_cli_tests.sh.
 M=models/llada-tiny-retrieval.gguf
 expect_fail 2 "-m MODEL is required" serve
 expect_fail 2 "--port: 70000 is out of range" serve -m $M --port 70000
@@ -12,6 +13,9 @@ expect_fail 2 "--api-key needs a value" serve -m $M --api-key
 expect_fail 3 "cannot open" serve -m tests/models/no-such-model.gguf
 expect_fail 2 "is not an IPv4 or IPv6 address" serve -m $M --host localhost --port 0
 expect_ok "OpenAI-compatible" serve --help
+expect_fail 2 "--threads: 0 is out of range" serve -m $M --threads 0
+expect_fail 2 "--timeout" serve -m $M --timeout 0
+expect_fail 4 "not a maskkv profile" serve -m $M --profile tests/cli/cases_serve.sh --port 0
 
 serve_dir=$(mktemp -d)
 # start_server LOG ARGS...: background server; sets serve_pid and serve_url ("" when it did not start in 20 s)
@@ -28,9 +32,9 @@ start_server() {
         sleep 0.1
     done
 }
-# stop_server: SIGTERM, then the exit code within 30 s (124 when it hung)
+# stop_server [SIGNAL]: SIGTERM (or SIGNAL), then the exit code within 30 s (124 when it hung)
 stop_server() {
-    kill -TERM $serve_pid 2>/dev/null
+    kill -"${1:-TERM}" $serve_pid 2>/dev/null
     for _ in $(seq 300); do
         kill -0 $serve_pid 2>/dev/null || { wait $serve_pid; return $?; }
         sleep 0.1
@@ -45,7 +49,8 @@ check() { # check "what" CONDITION-RESULT(0/1)
 post() { curl -sS --max-time 60 -H 'Content-Type: application/json' "$@"; }
 
 if ! command -v curl >/dev/null 2>&1; then
-    echo "SKIP: cases_serve.sh server part: curl is not installed"
+    failed=$((failed + 1)) # tools/ensure_deps.sh installs it
+    echo "FAIL: serve: curl is not installed (sh tools/ensure_deps.sh python)"
 else
     start_server "$serve_dir/a.log" --parallel 2 --queue 4 --max-body 64K
     check "server starts: $(head -c 300 "$serve_dir/a.log")" $([ -n "$serve_url" ]; echo $?)
@@ -90,7 +95,30 @@ else
     else
         check "server with --api-key starts" 1
     fi
+    stop_server INT
+    check "SIGINT -> exit 0 (--api-key)" $?
+
+    # past --timeout: 504 in OpenAI's shape, and the server goes on
+    start_server "$serve_dir/c.log" --timeout 0.001
+    if [ -n "$serve_url" ]; then
+        got=$(post -w ' %{http_code}' -d '{"prompt": "Hi", "max_tokens": 256, "steps": 256}' "$serve_url/v1/completions")
+        check "past --timeout -> 504: $got" $([[ "$got" == *'"code":"timeout"'*' 504' ]]; echo $?)
+        got=$(curl -sS --max-time 10 -w ' %{http_code}' "$serve_url/health")
+        check "health after a timeout: $got" $([[ "$got" == *' 200' ]]; echo $?)
+    else
+        check "server with --timeout starts" 1
+    fi
     stop_server
-    check "SIGTERM -> exit 0 (--api-key)" $?
+    check "SIGTERM -> exit 0 (--timeout)" $?
+
+    # the example of `serve --help`, on a free port instead of its own
+    example=$("$MASKKV" serve --help | sed -n 's/^example: maskkv serve //p')
+    check "serve --help has one example" $([ "$(printf '%s\n' "$example" | grep -c .)" -eq 1 ]; echo $?)
+    # shellcheck disable=SC2086
+    start_server "$serve_dir/d.log" ${example#-m $M} --port 0
+    got=$([ -n "$serve_url" ] && curl -sS --max-time 10 "$serve_url/health")
+    check "the --help example serves: $got $(head -c 200 "$serve_dir/d.log")" $([[ "$got" == *'"ok"'* ]]; echo $?)
+    stop_server INT
+    check "SIGINT -> exit 0 (--help example)" $?
 fi
 rm -rf "$serve_dir"

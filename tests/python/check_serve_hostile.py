@@ -51,6 +51,11 @@ try:
     expect_error(C, {"prompt": "Hi", "cache": "bogus"}, 400, "cache")
     expect_error(C, {"prompt": "Hi", "cache": 5}, 400, "cache")
     expect_error(C, {"prompt": "Hi", "alg": "nope"}, 400, "alg")
+    # a quoted value with newlines, and one cut inside a character: one line of valid UTF-8
+    for value in ["a\nb\r\nc\x00", "x" + "\u00e9" * 40]:
+        got, _, data = server.request("POST", C, {"prompt": "Hi", "alg": value})
+        message = json.loads(data.decode("utf-8"))["error"]["message"]  # strict: raises on invalid UTF-8
+        t.check(got == 400 and "\n" not in message and "\x00" not in message, f"quoted value: {message!r}")
     expect_error(C, {"prompt": "Hi", "budget": 0}, 400, "budget")
     expect_error(C, {"prompt": "Hi", "n": 2}, 400, "n")
     expect_error(C, {"prompt": "Hi", "stop": ["\n"]}, 400, "stop", "unsupported_parameter")

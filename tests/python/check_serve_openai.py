@@ -4,7 +4,8 @@ and completions, non-streamed and streamed, give exactly what
 `maskkv generate --temp 0` prints for the same prompt and options; the
 streamed chunks concatenate to the same text and end with usage and maskkv's
 statistics; /v1/models lists the model; --api-key turns a missing or wrong
-key into the client's AuthenticationError (401). Also curl, when installed."""
+key into the client's AuthenticationError (401); curl gets the same answers
+(curl is a test dependency: tools/ensure_deps.sh python)."""
 import json
 import shutil
 import subprocess
@@ -78,6 +79,7 @@ try:
         t.check(e.status_code == 400 and "bogus" in e.message and e.body.get("param") == "cache", f"400: {e.body}")
 
     # curl: the same request as JSON, and a stream ending in [DONE]
+    t.check(shutil.which("curl"), "curl is not installed (sh tools/ensure_deps.sh python)")
     if shutil.which("curl"):
         body = json.dumps({"prompt": QUESTION, "max_tokens": 8, "steps": 8, "block_length": 8})
         out = subprocess.run(["curl", "-sS", "--max-time", "60", "-H", "Content-Type: application/json", "-d", body,
@@ -89,8 +91,6 @@ try:
         events = [line[6:] for line in out.split("\n") if line.startswith("data: ")]
         t.check(events and events[-1] == "[DONE]" and
                 "".join(json.loads(e)["choices"][0]["text"] for e in events[:-1]) == want, f"curl stream: {out[-300:]}")
-    else:
-        print("note: curl not installed; the curl part is covered by tests/cli/cases_serve.sh where it is")
 finally:
     code = server.stop()
 t.check(code == 0, f"SIGTERM: exit {code}")
