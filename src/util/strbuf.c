@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/json_text.h"
 
 static bool reserve(mkv_strbuf *b, size_t extra) {
     if (b->failed) return false;
@@ -53,23 +54,8 @@ void mkv_strbuf_json_string(mkv_strbuf *b, const char *text, size_t len) {
     mkv_strbuf_append(b, "\"", 1);
     size_t run = 0; /* bytes copied as they are, appended in one go */
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        const char *escape = NULL;
         char hex[8];
-        switch (c) {
-        case '"': escape = "\\\""; break;
-        case '\\': escape = "\\\\"; break;
-        case '\n': escape = "\\n"; break;
-        case '\r': escape = "\\r"; break;
-        case '\t': escape = "\\t"; break;
-        case '\b': escape = "\\b"; break;
-        case '\f': escape = "\\f"; break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                snprintf(hex, sizeof hex, "\\u%04x", c);
-                escape = hex;
-            }
-        }
+        const char *escape = mkv_json_escape_byte((unsigned char)text[i], hex);
         if (!escape) continue;
         mkv_strbuf_append(b, text + run, i - run);
         mkv_strbuf_puts(b, escape);
