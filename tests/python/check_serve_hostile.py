@@ -30,6 +30,15 @@ def expect_error(path, body, status, param=None, code=None, what=""):
     t.check(ok, f"{what or body!r:.80}: {got} {data[:200]!r} (want {status} param={param} code={code})")
 
 
+def wait_running(seconds=30):
+    """Waits (bounded) until a generation runs; false when none started."""
+    for _ in range(int(seconds / 0.02)):
+        if server.metrics()["maskkv_generations_running"] == 1:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 C, CH = "/v1/completions", "/v1/chat/completions"
 msg = [{"role": "user", "content": "Hi"}]
 try:
@@ -131,10 +140,7 @@ try:
     s4 = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     body = json.dumps({"prompt": QUESTION, "max_tokens": 256, "steps": 256, "block_length": 32})
     s4.send(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode())
-    for _ in range(100):
-        if server.metrics()["maskkv_generations_running"] == 1:
-            break
-        time.sleep(0.02)
+    t.check(wait_running(), "the request did not start running")
     s4.close()
     for _ in range(200):
         m = server.metrics()
@@ -156,10 +162,7 @@ try:
 
     th = threading.Thread(target=long_request)
     th.start()
-    for _ in range(100):
-        if server.metrics()["maskkv_generations_running"] == 1:
-            break
-        time.sleep(0.02)
+    t.check(wait_running(), "the request did not start running")
 finally:
     code = server.stop()
 th.join(timeout=60)
