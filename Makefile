@@ -4,11 +4,15 @@ BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?=
+# libmicrohttpd (the HTTP server of `maskkv serve`) through pkg-config; the
+# fallback flags serve before tools/ensure_deps.sh has installed it
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(or $(shell pkg-config --libs libmicrohttpd 2>/dev/null),-lmicrohttpd)
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Iinclude $(SAN)
-LDLIBS  += -lcjson -lpcre2-8 -lm -fopenmp $(SAN)
+LDLIBS  += -lcjson -lpcre2-8 $(MHD_LIBS) -lpthread -lm -fopenmp $(SAN)
 # The library is position-independent (it is also libmaskkv.so) and exports
 # only what maskkv.h marks MKV_API; the CLI sees maskkv.h and cli/ only.
-LIB_CFLAGS := -Isrc -fPIC -fvisibility=hidden
+LIB_CFLAGS := -Isrc -fPIC -fvisibility=hidden $(MHD_CFLAGS)
 CLI_CFLAGS := -Icli
 PREFIX  ?= /usr/local
 
@@ -175,7 +179,7 @@ bench-report:
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc -Icli $(FUZZ_SAN) -DMKV_SOURCE_ROOT='"$(CURDIR)"'
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc -Icli $(MHD_CFLAGS) $(FUZZ_SAN) -DMKV_SOURCE_ROOT='"$(CURDIR)"'
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/main.o,$(CLI_SRC:%.c=$(FUZZ_BUILD)/obj/%.o))
@@ -199,7 +203,7 @@ $(FUZZ_BUILD)/libmaskkv-fuzz.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/libmaskkv-fuzz.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 $(MHD_LIBS) -lpthread -lm
 
 fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \

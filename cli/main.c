@@ -15,6 +15,7 @@ static const mkv_command commands[] = {
     {"generate", cmd_generate, "generate text by masked-diffusion denoising"},
     {"eval", cmd_eval, "accuracy of cache policies on retrieval tasks (needle, recall)"},
     {"calibrate", cmd_calibrate, "measure per-layer importance for MaskKV's offline layer budgets"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat/completions, streaming, metrics)"},
 };
 
 static void usage(FILE *out) {

@@ -311,6 +311,25 @@ def main():
     ]
     for i, c in enumerate(cases):
         write("cli", f"{c[0]}-{i:02d}", argv(*c))
+    # serve_request: control byte (bit 0 chat, bits 1-3 the max_tokens limit) + HTTP body
+    bodies = [
+        (0x0c, {"prompt": "The secret code of Alice is", "max_tokens": 8, "steps": 8, "block_length": 8}),
+        (0x0d, {"model": "m", "messages": [{"role": "system", "content": "Be brief."},
+                                           {"role": "user", "content": "Hi"}], "max_tokens": 16, "stream": True,
+                "cache": "maskkv", "budget": 4, "temperature": 0.5, "top_p": 0.9, "top_k": 5, "seed": 7}),
+        (0x0d, {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text",
+                                                                                        "text": "b"}]}],
+                "max_completion_tokens": 8, "answer_prefix": "Sure: ", "remasking": "random", "alg": "entropy"}),
+        (0x0c, {"prompt": [1, 2, 3], "max_tokens": 4, "block_length": 4, "cache": "dllm", "threshold": 0.9}),
+        (0x0c, {"prompt": ["one"], "n": 1, "stop": None, "logprobs": False, "cfg": 0, "alg_temp": 0.1}),
+        (0x0d, {"messages": [{"role": "developer", "content": "x"}, {"role": "user", "content": "y"},
+                             {"role": "assistant", "content": "z"}]}),
+    ]
+    for i, (control, body) in enumerate(bodies):
+        write("serve_request", f"body-{i}", bytes([control]) + json.dumps(body).encode())
+    write("serve_request", "invalid-utf8", bytes([0x0c]) + b'{"prompt": "caf\xc3\x28 \xed\xa0\x80"}')
+    write("serve_request", "escapes", bytes([0x0c]) + b'{"prompt": "\\u0000\\ud83d\\ude00\\n", "max_tokens": 1e3}')
+    write("serve_request", "truncated", bytes([0x0d]) + b'{"messages": [{"role": "user", "content": "Hi"')
 
 
 if __name__ == "__main__":

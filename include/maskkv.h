@@ -654,6 +654,46 @@ MKV_API void mkv_eval_result_print_table(const mkv_eval_result *result, FILE *ou
 MKV_API mkv_status mkv_eval_result_save(const mkv_eval_result *result, const char *out_dir);
 MKV_API void mkv_eval_result_free(mkv_eval_result *result);
 
+/* ---------------------------------------------------------------- server */
+/* An OpenAI-compatible HTTP server over one loaded model (`maskkv serve`,
+ * libmicrohttpd): POST /v1/chat/completions and /v1/completions (OpenAI's
+ * JSON; max_tokens = gen_len; the diffusion options steps, block_length,
+ * cache, budget, alg, ... as extra fields; stream: true as server-sent
+ * events, one chunk per step that unmasks tokens), GET /v1/models, /health
+ * and /metrics (Prometheus text). Every generation goes through
+ * mkv_generate; a client that disconnects cancels its generation (the step
+ * callback stops it). README.md describes the endpoints and fields. */
+typedef struct {
+    const char *host;          /* IPv4 or IPv6 literal to bind ("127.0.0.1")            */
+    int port;                  /* 8080; 0 = a free port (on_listening says which)       */
+    int parallel;              /* generations at once (1)                               */
+    int queue;                 /* requests that may wait beyond them (8); more -> 503   */
+    int threads;               /* OpenMP threads per generation; 0 = cores / parallel   */
+    const char *api_key;       /* NULL = none; else "Authorization: Bearer KEY" or 401  */
+    const char *model_id;      /* the id /v1/models reports; NULL = the file's name     */
+    const char *profile_path;  /* maskkv's layer importance (mkv_gen_params.profile_path);
+                                  NULL = the model's default profile when it exists     */
+    size_t max_body_bytes;     /* request bodies past this get 413 (1 MiB)              */
+    int max_tokens;            /* largest max_tokens accepted (1024)                    */
+    double timeout_seconds;    /* per request, queueing included (300)                  */
+    /* called once the server listens, with its URL ("http://127.0.0.1:8080") */
+    void (*on_listening)(void *ctx, const char *url);
+    void *on_listening_ctx;
+} mkv_serve_params;
+
+/* The defaults above. [thread-safe] */
+MKV_API void mkv_serve_params_defaults(mkv_serve_params *params);
+/* Serves `model` on the calling thread until mkv_serve_stop(); then stops
+ * listening, answers new requests 503, lets the accepted ones finish (at
+ * most timeout_seconds more), and returns MKV_OK. The model must stay loaded
+ * until it returns. [not thread-safe: one server per process at a time (the
+ * stop request is process-wide); other threads may use the model meanwhile] */
+MKV_API mkv_status mkv_serve_run(const mkv_model *model, const mkv_serve_params *params);
+/* Asks the running server to stop. [thread-safe and async-signal-safe: a
+ * SIGINT/SIGTERM handler may call it; called before mkv_serve_run, the next
+ * run stops at once] */
+MKV_API void mkv_serve_stop(void);
+
 #ifdef __cplusplus
 }
 #endif
