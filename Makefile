@@ -23,9 +23,6 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
-# the shipped model answers after an answer prefix that restates the question (models/MODEL.md);
-# the recipe adds the space that ends it
-RUN_PREFIX    ?= The secret code of Edith is
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
@@ -97,7 +94,7 @@ test-asan:
 run: $(BIN)
 	@echo "Needle-in-a-haystack: $$(wc -w < $(RUN_PROMPT)) words of filler hide one secret code; MaskKV keeps 64 prompt K/V pairs per head."
 	@tail -c 200 $(RUN_PROMPT); echo
-	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --answer-prefix "$(RUN_PREFIX) " --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --json
+	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --json
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
 # blocks of BENCHMARKS.md and bench/plots/. BENCH_ARGS, e.g.

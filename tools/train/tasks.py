@@ -179,8 +179,12 @@ def chat_prompt(content: str, prefix: str = "") -> str:
 
 
 class TaskGen:
-    def __init__(self, tok, sentences: list[str], prefixed: bool = True):
+    def __init__(self, tok, sentences: list[str], prefixed: bool = True, restate: bool = False):
         self.tok = tok
+        # with prefixed False, restate True: bare prompts whose answer restates the question
+        # ("The value of apple is 123"): the model writes the answer prefix itself, so the
+        # code still stands three tokens after its key (train.py stage "mix")
+        self.restate = restate
         # True: the prompt ends with an answer prefix that restates the key
         # ("... The value of apple is " -> "123"); False: bare answers ("123").
         self.prefixed = prefixed
@@ -240,7 +244,9 @@ class TaskGen:
 
     def _answer(self, prefix: str, prefixed_answer: str, plain_answer: str):
         """-> (prefix, answer) for this generator's answer style."""
-        return (prefix, prefixed_answer) if self.prefixed else ("", plain_answer)
+        if self.prefixed:
+            return prefix, prefixed_answer
+        return ("", prefix + prefixed_answer) if self.restate else ("", plain_answer)
 
     def _listed(self, first: str, items: list[tuple[str, str]]) -> tuple[str, str]:
         """Answer prefix and answer for several (key, code) items in the prefixed style:
