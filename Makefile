@@ -20,15 +20,20 @@ LIB      := $(BUILD)/libmaskkv.a
 BIN      := $(BUILD)/maskkv
 TEST_BIN := $(BUILD)/test_runner
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# test helper of the Python checks (tests/tools/dequant_gguf.c)
+DEQUANT_BIN := $(BUILD)/dequant_gguf
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
+# a bare question (the shipped model answers "The secret code of Edith is 545", models/MODEL.md);
+# RUN_PREFIX="The secret code of Edith is" asks with an answer prefix instead (the recipe adds the space)
+RUN_PREFIX    ?=
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
 .PHONY: eval all test test-unit test-cli test-python test-train test-asan run bench bench-report clean fuzz venv
 
-all: $(BIN) $(TEST_BIN)
+all: $(BIN) $(TEST_BIN) $(DEQUANT_BIN)
 
 # Set-up: a fresh machine gets its build dependencies from apt-get (once; the
 # stamp remembers), and the Python checks their packages in a project-local
@@ -66,6 +71,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+$(DEQUANT_BIN): tests/tools/dequant_gguf.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -80,8 +88,8 @@ test-unit: $(TEST_BIN)
 test-cli: $(BIN) $(VENV)/.ok
 	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN) $(VENV)/.ok
-	MASKKV=./$(BIN) $(PYTHON) tests/python/run_python_tests.py
+test-python: $(BIN) $(DEQUANT_BIN) $(VENV)/.ok
+	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) $(PYTHON) tests/python/run_python_tests.py
 
 # The training tools' own checks (tools/train/): they need PyPI torch, which
 # is not part of `make test` (the CPU wheels are not reachable everywhere).
@@ -92,9 +100,11 @@ test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
 
 run: $(BIN)
-	@echo "Needle-in-a-haystack: $$(wc -w < $(RUN_PROMPT)) words of filler hide one secret code; MaskKV keeps 64 prompt K/V pairs per head."
-	@tail -c 200 $(RUN_PROMPT); echo
-	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --json
+	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
+	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
+	@printf 'Answer:   '
+	@./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --stats
+	@echo "(MaskKV kept 64 prompt K/V pairs per head; the same with --json for machines; see README.md)"
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
 # blocks of BENCHMARKS.md and bench/plots/. BENCH_ARGS, e.g.

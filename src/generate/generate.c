@@ -34,8 +34,14 @@ mkv_status mkv_gen_validate(const mkv_model *m, const mkv_gen_params *p, int n_p
     if (n_prompt <= 0) return mkv_fail(MKV_ERR_INPUT, "the prompt is empty");
     if (p->gen_len <= 0) return mkv_fail(MKV_ERR_USAGE, "--gen-len must be at least 1 (got %d)", p->gen_len);
     if (p->steps <= 0) return mkv_fail(MKV_ERR_USAGE, "--steps must be at least 1 (got %d)", p->steps);
-    if ((int64_t)n_prompt + p->gen_len > m->hp.n_ctx)
-        return mkv_fail(MKV_ERR_INPUT, "prompt (%d tokens) + gen-len (%d) exceeds the model's context of %d tokens",
+    if (p->ctx_size < 0) return mkv_fail(MKV_ERR_USAGE, "--ctx-size must be at least 1 (got %d)", p->ctx_size);
+    if (p->ctx_size > 0 && (int64_t)n_prompt + p->gen_len > p->ctx_size)
+        return mkv_fail(MKV_ERR_INPUT, "prompt (%d tokens) + gen-len (%d) exceeds --ctx-size %d", n_prompt, p->gen_len,
+                        p->ctx_size);
+    if (p->ctx_size == 0 && (int64_t)n_prompt + p->gen_len > m->hp.n_ctx)
+        return mkv_fail(MKV_ERR_INPUT,
+                        "prompt (%d tokens) + gen-len (%d) exceeds the model's context of %d tokens (--ctx-size N runs "
+                        "past it)",
                         n_prompt, p->gen_len, m->hp.n_ctx);
     if (m->hp.mask_id < 0) return mkv_fail(MKV_ERR_UNSUPPORTED, "the model has no mask token id");
     if (!(p->temperature >= 0)) return mkv_fail(MKV_ERR_USAGE, "--temp must be >= 0");
@@ -275,6 +281,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     double start = mkv_now_seconds();
     st = mkv_engine_init(&g.cond, m, &p->cache, n_prompt, g.n_total);
     if (st != MKV_OK) goto done;
+    g.cond.ws.on_layer = p->on_layer;
+    g.cond.ws.on_layer_ctx = p->on_layer_ctx;
     if (p->cfg > 0) {
         g.has_uncond = true;
         g.uncond_tokens = mkv_malloc(n * sizeof(int32_t), "unconditional sequence");
@@ -286,6 +294,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
         for (size_t i = 0; i < n; i++) g.uncond_tokens[i] = m->hp.mask_id;
         st = mkv_engine_init(&g.uncond, m, &p->cache, n_prompt, g.n_total);
         if (st != MKV_OK) goto done;
+        g.uncond.ws.on_layer = p->on_layer;
+        g.uncond.ws.on_layer_ctx = p->on_layer_ctx;
     }
     st = sampler_of(m, p) == MKV_SAMPLER_DREAM ? run_dream(&g) : run_llada(&g);
     if (st != MKV_OK) goto done;

@@ -29,9 +29,15 @@ typedef struct {
     bool forbid_eos, forbid_eot;
     uint64_t seed;
     mkv_cache_config cache;
+    int ctx_size;               /* --ctx-size: context limit in tokens (also what the up-front
+                                   memory check sizes); 0 = the model's trained context */
     /* progress: called after every step (may be NULL) */
     void (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
     void *on_step_ctx;
+    /* progress inside a pass: after every layer, with its active rows (the
+     * prefill's are the whole prompt); may be NULL */
+    void (*on_layer)(void *ctx, int layer, int n_layers, int n_rows);
+    void *on_layer_ctx;
 } mkv_gen_params;
 
 void mkv_gen_params_defaults(mkv_gen_params *params);
