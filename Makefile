@@ -167,11 +167,15 @@ valgrind: $(BIN)
 
 # The accuracy grid of EVAL.md on the shipped model (about 15 minutes on 1 core);
 # plots need matplotlib (PyPI).
+# Two grids: the prefixed prompts (DATA = the model's -eval sets) and the bare
+# questions (the -eval-bare sets, answered in 16 positions, scored on their codes)
 eval: $(BIN)
-	@mkdir -p eval
+	@mkdir -p eval/bare
 	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --out eval | tee eval/table.txt
+	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --data $(DEFAULT_MODEL:.gguf=-eval-bare) --gen-len 16 --out eval/bare | tee eval/bare/table.txt
 	python3 tools/plot_eval.py eval --markdown eval/EVAL_TABLE.md
-	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md > EVAL.md
+	python3 tools/plot_eval.py eval/bare --markdown eval/EVAL_TABLE_BARE.md --metric "codes match"
+	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md eval/EVAL_BARE_HEAD.md eval/EVAL_TABLE_BARE.md > EVAL.md
 
 clean:
 	rm -rf build build-asan

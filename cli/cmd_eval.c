@@ -3,7 +3,8 @@
  * prompt length and needle depth — the harness behind EVAL.md.
  *
  * The evaluation sets are JSONL files DATA/<task>_<length>.jsonl made by
- * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths). */
+ * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths, and
+ * match: "exact" (the default) or "codes", generate/answer_match.h). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include "cache/profile.h"
 #include "cache_presets.h"
 #include "commands.h"
+#include "generate/answer_match.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
@@ -37,13 +39,16 @@ static void usage(void) {
            "dLLM-Cache (prompt K/V kept whole); every other method evicts prompt K/V to the\n"
            "budget. Prints accuracy per method and budget and as a percentage of full;\n"
            "--out writes results.json and results.csv (plots: tools/plot_eval.py).\n"
-           "--ctx-size N runs prompts up to N tokens, past the trained context with a warning.\n");
+           "--ctx-size N runs prompts up to N tokens, past the trained context with a warning.\n"
+           "An answer counts when it equals the sample's; a sample with \"match\": \"codes\"\n"
+           "(the bare-prompt sets) counts when it has the same numbers in the same order.\n");
 }
 
 typedef struct {
     int32_t *prompt;
     int n_prompt;
     char *answer;
+    mkv_answer_match match;
     double depth;   /* first needle's relative depth, -1 if none */
 } eval_sample;
 
@@ -126,6 +131,21 @@ static mkv_status load_samples(const char *path, const mkv_tokenizer *tok, int m
             const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
             const cJSON *depth = cJSON_GetObjectItemCaseSensitive(doc, "depth");
             const cJSON *depths = cJSON_GetObjectItemCaseSensitive(doc, "depths");
+            const cJSON *match = cJSON_GetObjectItemCaseSensitive(doc, "match");
+            mkv_answer_match match_rule = MKV_MATCH_EXACT;
+            if (doc && match && !(cJSON_IsString(match) && mkv_answer_match_parse(match->valuestring, &match_rule))) {
+                cJSON_Delete(doc);
+                free_samples(samples, n);
+                mkv_free(text);
+                return mkv_fail(MKV_ERR_FORMAT, "%s:%d: \"match\" must be \"exact\" or \"codes\"", path, line_no + 1);
+            }
+            if (match_rule == MKV_MATCH_CODES && cJSON_IsString(answer) && !strpbrk(answer->valuestring, "0123456789")) {
+                cJSON_Delete(doc);
+                free_samples(samples, n);
+                mkv_free(text);
+                return mkv_fail(MKV_ERR_FORMAT, "%s:%d: \"match\": \"codes\" needs a number in the answer", path,
+                                line_no + 1);
+            }
             if (!doc || !cJSON_IsString(answer) || (!cJSON_IsArray(ids) && !cJSON_IsString(prompt))) {
                 cJSON_Delete(doc);
                 free_samples(samples, n);
@@ -134,6 +154,7 @@ static mkv_status load_samples(const char *path, const mkv_tokenizer *tok, int m
                                 line_no + 1);
             }
             eval_sample *s = &samples[n];
+            s->match = match_rule;
             s->depth = cJSON_IsNumber(depth) ? depth->valuedouble
                        : (cJSON_IsArray(depths) && cJSON_IsNumber(cJSON_GetArrayItem(depths, 0)))
                            ? cJSON_GetArrayItem(depths, 0)->valuedouble : -1;
@@ -346,7 +367,7 @@ mkv_status cmd_eval(int argc, char **argv) {
                         bool correct = false;
                         if (mkv_detokenize_output(tok, r.tokens + r.n_prompt, len, 0, &text, NULL, NULL) == MKV_OK) {
                             trim(text);
-                            correct = strcmp(text, set[s].answer) == 0;
+                            correct = mkv_answer_matches(text, set[s].answer, set[s].match);
                         }
                         mkv_free(text);
                         mkv_gen_result_free(&r);
@@ -378,7 +399,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     cJSON_AddNumberToObject(root, "seconds", mkv_now_seconds() - start);
     cJSON *rows = cJSON_AddArrayToObject(root, "results");
     for (int t = 0; t < tasks.n; t++) {
-        if (!json) printf("\n%s (exact match, %%; in parentheses: %% of full cache)\n%-10s", tasks.text[t], "method");
+        if (!json) printf("\n%s (correct, %%; in parentheses: %% of full cache)\n%-10s", tasks.text[t], "method");
         if (!json)
             for (int b = 0; b < n_budgets; b++) printf("  B=%-12d", budgets[b]);
         if (!json) printf("\n");

@@ -431,6 +431,10 @@ def make_eval_set(gen: TaskGen, task: str, length: int, n: int, seed: int) -> li
         prompt = chat_prompt(ex["content"], ex["prefix"])
         if not ex["prefix"]:
             del ex["prefix"]  # bare style: the files of the shipped model, byte for byte
+        if gen.restate and not gen.prefixed:
+            # the answer restates the question; scored on its codes (eval.answer_correct,
+            # `maskkv eval`): "545" and "The secret code of Edith is 545" both count
+            ex["match"] = "codes"
         p = gen.tok.encode(prompt, add_special_tokens=False).ids
         ex["prompt_tokens"] = len(p)
         ex["length_bucket"] = length

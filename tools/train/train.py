@@ -197,7 +197,9 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--stage", choices=sorted(STAGES), default="base",
                     help="curriculum and task mix: base (stage 1), match (stage 2: key matching, bare answers), "
-                         "bind (stage 2: answer prefixes + offset copy task)")
+                         "bind (stage 2: answer prefixes + offset copy task), induct (the shipped model's first "
+                         "stage: planted induction circuit, answer prefixes), mix (its second: fine-tuning on "
+                         "prefixed and bare prompts, needs --init)")
     ap.add_argument("--init", default=None,
                     help="start from this checkpoint's weights, or an exported HF dir's (fresh optimizer and "
                          "time budget)")
@@ -209,6 +211,8 @@ def main():
         ap.error("--steps must be >= 0, --minutes > 0 and --threads >= 1")
     if a.no_plant and a.stage != "induct":
         ap.error('--no-plant applies to --stage induct only')
+    if a.stage == "mix" and not a.init:
+        ap.error('--stage mix fine-tunes a trained model: it needs --init (the exported "induct" HF dir)')
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     work = Path(a.work)
