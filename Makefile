@@ -102,8 +102,9 @@ test-asan:
 run: $(BIN)
 	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
 	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
-	@printf 'Answer:   '
-	@./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --stats
+	@answer=$$(./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") \
+	    --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --stats 2>$(BUILD)/run.stderr) \
+	    || { cat $(BUILD)/run.stderr >&2; exit 1; }; echo "Answer:   $$answer"; cat $(BUILD)/run.stderr
 	@echo "(MaskKV kept 64 prompt K/V pairs per head; the same with --json for machines; see README.md)"
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
