@@ -9,7 +9,9 @@
  *            refreshed every response_refresh steps, with the adaptive partial
  *            update of the transfer_ratio least-similar tokens in between.
  *   evict  — dllm with the prompt K/V evicted by a policy (MaskKV, SnapKV, ...)
- *            during each prompt-refresh pass, layer by layer.
+ *            during each prompt-refresh pass, layer by layer; with a cold
+ *            store, the evicted rows are kept compact and re-voted at chosen
+ *            steps (revote.h), each such step a response pass.
  * Dream's shifted logits read position i from row i-1, so for Dream the last
  * prompt token is kept with the response rows (always recomputed, never evicted). */
 #ifndef MKV_ENGINE_H
@@ -20,17 +22,10 @@
 
 #include "cache/evict.h"
 #include "cache/kv_store.h"
+#include "cache/revote.h"
 #include "model/forward.h"
 
-typedef enum { MKV_CACHE_NONE = 0, MKV_CACHE_PREFIX = 1, MKV_CACHE_DLLM = 2, MKV_CACHE_EVICT = 3 } mkv_cache_mode;
-
-typedef struct {
-    mkv_cache_mode mode;
-    int prompt_refresh;      /* Kp; 0 = only at the first step */
-    int response_refresh;    /* Kr >= 1 */
-    double transfer_ratio;   /* rho in [0, 1] */
-    mkv_evict_config evict;  /* MKV_CACHE_EVICT */
-} mkv_cache_config;
+/* mkv_cache_mode and mkv_cache_config are public (maskkv.h). */
 
 typedef struct {
     const mkv_model *model;
@@ -45,6 +40,7 @@ typedef struct {
     float *similarity;
     int32_t *rows, *logit_rows, *selected;
     mkv_evict_policy *policy;
+    mkv_revote *revote;      /* NULL unless config.revote.cold is set */
     int prefix_block_start;
     int n_full_passes, n_partial_steps;
 } mkv_engine;
