@@ -36,9 +36,9 @@ DEQUANT_BIN := $(BUILD)/dequant_gguf
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
-# the shipped model answers after an answer prefix that restates the question (models/MODEL.md);
-# the recipe adds the space that ends it
-RUN_PREFIX    ?= The secret code of Edith is
+# a bare question (the shipped model answers "The secret code of Edith is 545", models/MODEL.md);
+# RUN_PREFIX="The secret code of Edith is" asks with an answer prefix instead (the recipe adds the space)
+RUN_PREFIX    ?=
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
@@ -158,8 +158,9 @@ run:
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BIN)
 	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
 	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
-	@printf 'Answer:   '
-	@./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --stats
+	@answer=$$(./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") \
+	    --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --stats 2>$(BUILD)/run.stderr) \
+	    || { cat $(BUILD)/run.stderr >&2; exit 1; }; echo "Answer:   $$answer"; cat $(BUILD)/run.stderr
 	@echo "(MaskKV kept 64 prompt K/V pairs per head; the same with --json for machines; see README.md)"
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
@@ -223,11 +224,15 @@ valgrind: $(BIN)
 
 # The accuracy grid of EVAL.md on the shipped model (about 15 minutes on 1 core);
 # plots need matplotlib (PyPI).
+# Two grids: the prefixed prompts (DATA = the model's -eval sets) and the bare
+# questions (the -eval-bare sets, answered in 16 positions, scored on their codes)
 eval: $(BIN)
-	@mkdir -p eval
+	@mkdir -p eval/bare
 	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --out eval | tee eval/table.txt
+	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --data $(DEFAULT_MODEL:.gguf=-eval-bare) --gen-len 16 --out eval/bare | tee eval/bare/table.txt
 	python3 tools/plot_eval.py eval --markdown eval/EVAL_TABLE.md
-	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md > EVAL.md
+	python3 tools/plot_eval.py eval/bare --markdown eval/EVAL_TABLE_BARE.md --metric "codes match"
+	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md eval/EVAL_BARE_HEAD.md eval/EVAL_TABLE_BARE.md > EVAL.md
 
 clean:
 	rm -rf build build-asan

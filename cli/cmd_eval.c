@@ -39,6 +39,8 @@ static void usage(void) {
            "  --json                 one JSON object on stdout (off: a table)\n"
            "  --out DIR              also write results.json and results.csv (plots: tools/plot_eval.py)\n"
            "  -c, --ctx-size N       run prompts up to N tokens, past the trained context with a warning\n"
+           "An answer counts when it equals the sample's; a sample with \"match\": \"codes\" (the\n"
+           "bare-question sets) counts when it has the same numbers in the same order.\n"
            "example: maskkv eval -m models/llada-tiny-retrieval.gguf --task niah --lengths 256 --budgets 64 --methods full,maskkv --samples 4\n");
 }
 

@@ -56,7 +56,7 @@ static void usage(void) {
         "  --visual               show the answer unmasking on stderr (off)\n"
         "  --stats                one summary line on stderr (prompt tokens, KV kept, seconds, peak memory)\n"
         "  --progress             progress on stderr even when it is not a terminal (prefill layers, steps)\n"
-        "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --answer-prefix \"The secret code of Edith is \" --cache maskkv --budget 64 --gen-len 8 --steps 8 --block-len 8\n");
+        "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --cache maskkv --budget 64 --gen-len 16 --steps 16 --block-len 16\n");
 }
 
 typedef struct {

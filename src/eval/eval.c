@@ -4,7 +4,8 @@
  * harness behind EVAL.md.
  *
  * The evaluation sets are JSONL files DATA/<task>_<length>.jsonl made by
- * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths). */
+ * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths, and
+ * match: "exact" (the default) or "codes", generate/answer_match.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "maskkv.h"
+#include "generate/answer_match.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -19,6 +21,7 @@ typedef struct {
     int32_t *prompt;
     int n_prompt;
     char *answer;
+    mkv_answer_match match;
     double depth;   /* first needle's relative depth, -1 if none */
 } eval_sample;
 
@@ -75,6 +78,21 @@ static mkv_status load_samples(const char *path, const mkv_tokenizer *tok, int m
             const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
             const cJSON *depth = cJSON_GetObjectItemCaseSensitive(doc, "depth");
             const cJSON *depths = cJSON_GetObjectItemCaseSensitive(doc, "depths");
+            const cJSON *match = cJSON_GetObjectItemCaseSensitive(doc, "match");
+            mkv_answer_match match_rule = MKV_MATCH_EXACT;
+            if (doc && match && !(cJSON_IsString(match) && mkv_answer_match_parse(match->valuestring, &match_rule))) {
+                cJSON_Delete(doc);
+                free_samples(samples, n);
+                mkv_free(text);
+                return mkv_fail(MKV_ERR_FORMAT, "%s:%d: \"match\" must be \"exact\" or \"codes\"", path, line_no + 1);
+            }
+            if (match_rule == MKV_MATCH_CODES && cJSON_IsString(answer) && !strpbrk(answer->valuestring, "0123456789")) {
+                cJSON_Delete(doc);
+                free_samples(samples, n);
+                mkv_free(text);
+                return mkv_fail(MKV_ERR_FORMAT, "%s:%d: \"match\": \"codes\" needs a number in the answer", path,
+                                line_no + 1);
+            }
             if (!doc || !cJSON_IsString(answer) || (!cJSON_IsArray(ids) && !cJSON_IsString(prompt))) {
                 cJSON_Delete(doc);
                 free_samples(samples, n);
@@ -83,6 +101,7 @@ static mkv_status load_samples(const char *path, const mkv_tokenizer *tok, int m
                                 line_no + 1);
             }
             eval_sample *s = &samples[n];
+            s->match = match_rule;
             s->depth = cJSON_IsNumber(depth) ? depth->valuedouble
                        : (cJSON_IsArray(depths) && cJSON_IsNumber(cJSON_GetArrayItem(depths, 0)))
                            ? cJSON_GetArrayItem(depths, 0)->valuedouble : -1;
@@ -196,7 +215,7 @@ static mkv_status run_set(const mkv_model *model, mkv_eval_result *r, int t, int
                 bool correct = false;
                 if (mkv_detokenize_output(tok, answer, len, 0, &text, NULL, NULL) == MKV_OK) {
                     trim(text);
-                    correct = strcmp(text, set[s].answer) == 0;
+                    correct = mkv_answer_matches(text, set[s].answer, set[s].match);
                 }
                 mkv_free(text);
                 mkv_gen_result_free(g);
