@@ -614,6 +614,13 @@ MKV_API void mkv_calibration_free(mkv_calibration *calibration);
  * mkv_dtype_can_write), norms and biases f32. The output is written safely
  * (temporary file, rename) and may not be one of the inputs. [thread-safe] */
 MKV_API mkv_status mkv_convert_hf_to_gguf(const char *hf_dir, const char *out_path, mkv_dtype type);
+/* The same with progress: on_tensor (may be NULL) is called after each
+ * tensor's data is written, with the tensors and bytes written so far and
+ * their totals, and the tensor's name. [thread-safe] */
+typedef void (*mkv_convert_progress)(void *user, int tensors_done, int n_tensors, size_t bytes_done, size_t n_bytes,
+                                     const char *tensor_name);
+MKV_API mkv_status mkv_convert_hf_to_gguf_ex(const char *hf_dir, const char *out_path, mkv_dtype type,
+                                             mkv_convert_progress on_tensor, void *user);
 
 /* ------------------------------------------------------------- evaluation */
 /* Exact-match accuracy of cache policies on the retrieval tasks of EVAL.md:
