@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "cache_presets.h"
+#include "chat_prompt.h"
 #include "cache/profile.h"
 #include "commands.h"
 #include "generate/generate.h"
@@ -18,6 +19,12 @@ static void usage(void) {
     printf(
         "usage: maskkv generate -m MODEL (-p TEXT | -f FILE | --ids \"1 2 3\" | --ids-file FILE) [options]\n"
         "  --chat                 wrap the prompt in the model's chat template\n"
+        "  --system TEXT          system message (implies --chat)\n"
+        "  --messages FILE.json   the conversation, [{\"role\": \"system|user|assistant\", \"content\": \"...\"}, ...],\n"
+        "                         rendered by the model's chat template; with -f DOC, DOC goes before\n"
+        "                         the text of the last user message (DOC, a blank line, the text)\n"
+        "  --chat-template-file F use the Jinja chat template in F instead of the model's\n"
+        "  --print-prompt         print the prompt text (after the chat template) and exit\n"
         "  --answer-prefix TEXT   start the answer with TEXT (after the chat template's\n"
         "                         assistant header); only the rest is generated and printed\n"
         "  --gen-len N            tokens to generate (128)\n"
@@ -128,7 +135,8 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
 
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL, *profile_path = NULL;
-    const char *ids_file = NULL, *answer_prefix = NULL;
+    const char *ids_file = NULL, *answer_prefix = NULL, *system_text = NULL, *messages_file = NULL, *template_file = NULL;
+    bool print_prompt = false;
     const char *cache_name = "none";
     bool chat = false, json = false, visual = false, note_online = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
@@ -147,6 +155,7 @@ mkv_status cmd_generate(int argc, char **argv) {
             return MKV_OK;
         }
         if (!strcmp(a, "--chat")) { chat = true; continue; }
+        if (!strcmp(a, "--print-prompt")) { print_prompt = true; continue; }
         if (!strcmp(a, "--json")) { json = true; continue; }
         if (!strcmp(a, "--visual")) { visual = true; continue; }
         if (!strcmp(a, "--no-eos")) { p.forbid_eos = true; continue; }
@@ -160,6 +169,9 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
+        else if (!strcmp(a, "--system")) system_text = v, chat = true;
+        else if (!strcmp(a, "--messages")) messages_file = v, chat = true;
+        else if (!strcmp(a, "--chat-template-file")) template_file = v;
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
@@ -201,8 +213,9 @@ mkv_status cmd_generate(int argc, char **argv) {
         (void)f;
     }
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
-    if (!!prompt_text + !!prompt_file + !!ids_text + !!ids_file != 1)
-        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --ids \"...\" or --ids-file FILE");
+    if (!!prompt_text + !!(prompt_file && !messages_file) + !!ids_text + !!ids_file + !!messages_file != 1)
+        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --messages FILE, --ids \"...\" or --ids-file FILE");
+    if (chat && (ids_text || ids_file)) return mkv_fail(MKV_ERR_USAGE, "--chat/--system need a text prompt, not token ids");
     if (!mkv_apply_cache_preset(cache_name, &p.cache)) return MKV_ERR_USAGE;
     p.cache.prompt_refresh = overrides.prompt_refresh;
     p.cache.response_refresh = overrides.response_refresh;
@@ -227,7 +240,7 @@ mkv_status cmd_generate(int argc, char **argv) {
 
     char default_profile[1100];
     mkv_model *model = NULL;
-    char *file_text = NULL, *chat_text = NULL, *answer_text = NULL, *prefixed_text = NULL;
+    char *file_text = NULL, *chat_text = NULL, *answer_text = NULL, *prefixed_text = NULL, *template_text = NULL;
     int32_t *prompt = NULL;
     int n_prompt = 0;
     mkv_profile profile = {0};
@@ -253,7 +266,7 @@ mkv_status cmd_generate(int argc, char **argv) {
             st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s has no tokenizer; give the prompt as --ids", model_path);
             goto done;
         }
-        const char *text = prompt_text;
+        const char *text = prompt_text ? prompt_text : "";
         if (prompt_file) {
             size_t file_len = 0;
             if ((st = mkv_read_text_file(prompt_file, (size_t)1 << 30, &file_text, &file_len)) != MKV_OK) goto done;
@@ -265,9 +278,11 @@ mkv_status cmd_generate(int argc, char **argv) {
             }
             text = file_text;
         }
+        if (template_file && (st = chat_read_template(template_file, &template_text)) != MKV_OK) goto done;
         if (chat) {
-            mkv_chat_kind kind = mkv_chat_detect(model->chat_template, model->hp.arch);
-            if ((st = mkv_chat_render(kind, text, NULL, &chat_text)) != MKV_OK) goto done;
+            mkv_chat_template tmpl = chat_template_of(model, template_text);
+            if ((st = chat_prompt_of(&tmpl, system_text, messages_file, prompt_file ? text : NULL,
+                                     messages_file ? NULL : text, &chat_text)) != MKV_OK) goto done;
             text = chat_text;
         }
         if (answer_prefix) {
@@ -279,6 +294,10 @@ mkv_status cmd_generate(int argc, char **argv) {
             memcpy(prefixed_text, text, n_text);
             memcpy(prefixed_text + n_text, answer_prefix, n_prefix + 1);
             text = prefixed_text;
+        }
+        if (print_prompt) {
+            printf("%s", text);
+            goto done;
         }
         if ((st = mkv_tokenize(tok, text, strlen(text), true, &prompt, &n_prompt)) != MKV_OK) goto done;
         if (n_prompt == 0) {
@@ -322,6 +341,7 @@ done:
     mkv_free(answer_text);
     mkv_free(prompt);
     mkv_free(chat_text);
+    mkv_free(template_text);
     mkv_free(prefixed_text);
     mkv_free(file_text);
     mkv_profile_free(&profile);

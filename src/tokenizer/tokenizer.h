@@ -14,6 +14,7 @@
 
 #include "formats/gguf.h"
 #include "maskkv.h"
+#include "tokenizer/jinja.h"
 
 /* Loads from a path: a .gguf file (tokenizer.ggml.*), an HF directory
  * (DIR/tokenizer.json) or a tokenizer.json file. */
@@ -104,5 +105,23 @@ mkv_chat_kind mkv_chat_detect(const char *jinja_template, mkv_arch arch);
  *        "<|im_start|>assistant\n", system_text NULL = "You are a helpful assistant."
  * The special tokens are text: tokenize with parse_special. */
 mkv_status mkv_chat_render(mkv_chat_kind kind, const char *user_text, const char *system_text, char **out_text);
+
+/* A model's chat template: its Jinja source (NULL when the file has none),
+ * its architecture (for the built-in fallback) and the special tokens the
+ * template may name. */
+typedef struct {
+    const char *source;
+    mkv_arch arch;
+    const char *bos_token, *eos_token;
+} mkv_chat_template;
+/* Renders a conversation followed by the generation prompt
+ * (add_generation_prompt=true): with the template's own Jinja source
+ * (src/tokenizer/jinja.h) when there is one, else with the built-in renderer
+ * of the architecture. A template that uses a construct outside the Jinja
+ * subset but belongs to the LLaDA or Dream family is rendered by the built-in
+ * renderer of that family and `note` (may be NULL/0) says why; every other
+ * failure is an error. */
+mkv_status mkv_chat_render_messages(const mkv_chat_template *tmpl, const mkv_chat_message *messages, int n_messages,
+                                    char **out_text, char *note, size_t note_size);
 
 #endif
