@@ -20,6 +20,8 @@ LIB      := $(BUILD)/libmaskkv.a
 BIN      := $(BUILD)/maskkv
 TEST_BIN := $(BUILD)/test_runner
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# test helper of the Python checks (tests/tools/dequant_gguf.c)
+DEQUANT_BIN := $(BUILD)/dequant_gguf
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
@@ -29,9 +31,31 @@ RUN_PREFIX    ?= The secret code of Edith is
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
-.PHONY: eval all test test-unit test-cli test-python test-asan run bench bench-report clean fuzz
+.PHONY: eval all test test-unit test-cli test-python test-train test-asan run bench bench-report clean fuzz venv
 
-all: $(BIN) $(TEST_BIN)
+all: $(BIN) $(TEST_BIN) $(DEQUANT_BIN)
+
+# Set-up: a fresh machine gets its build dependencies from apt-get (once; the
+# stamp remembers), and the Python checks their packages in a project-local
+# virtual environment, so that `make run` and `make test` need nothing else.
+DEPS_STAMP := $(BUILD)/.deps-ok
+VENV       ?= .venv
+PYTHON     := $(VENV)/bin/python
+
+$(DEPS_STAMP): tools/ensure_deps.sh
+	@sh tools/ensure_deps.sh build
+	@mkdir -p $(dir $@) && touch $@
+
+$(VENV)/.ok: tests/requirements.txt tools/ensure_deps.sh
+	@sh tools/ensure_deps.sh python
+	@echo "maskkv: Python packages for the checks -> $(VENV) (tests/requirements.txt)"
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+venv: $(VENV)/.ok
+
+$(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ): | $(DEPS_STAMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -47,6 +71,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+$(DEQUANT_BIN): tests/tools/dequant_gguf.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -58,19 +85,26 @@ test: test-unit test-cli test-python
 test-unit: $(TEST_BIN)
 	./$(TEST_BIN)
 
-test-cli: $(BIN)
-	MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
+test-cli: $(BIN) $(VENV)/.ok
+	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN)
-	MASKKV=./$(BIN) python3 tests/python/run_python_tests.py
+test-python: $(BIN) $(DEQUANT_BIN) $(VENV)/.ok
+	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) $(PYTHON) tests/python/run_python_tests.py
+
+# The training tools' own checks (tools/train/): they need PyPI torch, which
+# is not part of `make test` (the CPU wheels are not reachable everywhere).
+test-train: $(BIN)
+	MASKKV=./$(BIN) python3 tools/train/check_train_tools.py
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
 
 run: $(BIN)
-	@echo "Needle-in-a-haystack: $$(wc -w < $(RUN_PROMPT)) words of filler hide one secret code; MaskKV keeps 64 prompt K/V pairs per head."
-	@tail -c 200 $(RUN_PROMPT); echo
-	./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) --answer-prefix "$(RUN_PREFIX) " --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --json
+	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
+	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
+	@printf 'Answer:   '
+	@./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --stats
+	@echo "(MaskKV kept 64 prompt K/V pairs per head; the same with --json for machines; see README.md)"
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
 # blocks of BENCHMARKS.md and bench/plots/. BENCH_ARGS, e.g.

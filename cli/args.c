@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +156,12 @@ bool mkv_apply_threads(const char *text) {
     if (!mkv_parse_int("--threads", text, 1, 1024, &n)) return false;
     omp_set_num_threads(n);
     return true;
+}
+
+void mkv_warn_past_context(const char *command, int n_tokens, int n_ctx, int ctx_size) {
+    if (ctx_size <= 0 || n_tokens <= n_ctx) return;
+    fprintf(stderr,
+            "maskkv %s: warning: %d tokens run past the model's trained context of %d (--ctx-size %d); the output may "
+            "degrade\n",
+            command, n_tokens, n_ctx, ctx_size);
 }

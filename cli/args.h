@@ -28,6 +28,9 @@ bool mkv_parse_float(const char *flag, const char *text, double min, double max,
 bool mkv_parse_bytes(const char *flag, const char *text, size_t *out);
 /* "1 2 3" or "1,2,3" -> ids (mkv_malloc'd) */
 bool mkv_parse_id_list(const char *flag, const char *text, int32_t **out_ids, int *out_n);
+/* --ctx-size N: a run of n_tokens past the model's trained context (n_ctx)
+ * prints one line on stderr, "maskkv COMMAND: warning: ...", and goes on. */
+void mkv_warn_past_context(const char *command, int n_tokens, int n_ctx, int ctx_size);
 /* Applies --threads (1..1024) to OpenMP. */
 bool mkv_apply_threads(const char *text);
 

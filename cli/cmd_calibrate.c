@@ -7,6 +7,7 @@
 #include "args.h"
 #include "cache/profile.h"
 #include "commands.h"
+#include "progress.h"
 #include "model/forward.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
@@ -14,19 +15,21 @@
 #include "util/safe_write.h"
 
 static void usage(void) {
-    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N]\n"
-           "                        [--gen-len N] [--chat] [--threads N]\n"
+    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N] [--progress]\n"
+           "                        [--gen-len N] [--chat] [--threads N] [--ctx-size N]\n"
            "Splits CALIB.txt into samples (paragraphs separated by blank lines, each cut to\n"
            "--max-len tokens, default 1024), runs the first denoising step of each (prompt +\n"
            "--gen-len masks, default 32) and averages I(l) = 1 - mean cos(h_in, h_out) of every\n"
            "attention sub-layer. Default --samples 16. --ids-file FILE instead of -f takes one\n"
-           "sample of token ids per line (models without a tokenizer, benchmarks).\n");
+           "sample of token ids per line (models without a tokenizer, benchmarks).\n"
+           "Samples are cut to the context (--ctx-size N, default the trained one; past the\n"
+           "trained context with a warning).\n");
 }
 
 mkv_status cmd_calibrate(int argc, char **argv) {
     const char *model_path = NULL, *calib_path = NULL, *out_path = NULL;
-    int samples = 16, max_len = 1024, gen_len = 32;
-    bool chat = false, ids_per_line = false;
+    int samples = 16, max_len = 1024, gen_len = 32, ctx_size = 0;
+    bool chat = false, ids_per_line = false, force_progress = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -37,6 +40,10 @@ mkv_status cmd_calibrate(int argc, char **argv) {
             chat = true;
             continue;
         }
+        if (!strcmp(a, "--progress")) {
+            force_progress = true;
+            continue;
+        }
         const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) calib_path = v;
@@ -45,6 +52,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         else if (!strcmp(a, "--samples")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &samples)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--max-len")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &max_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &gen_len)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &ctx_size)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_apply_threads(v)) return MKV_ERR_USAGE; }
         else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv calibrate --help)", a);
         if (!v) return mkv_arg_missing(a);
@@ -69,11 +77,15 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s has no tokenizer to read the calibration text (use --ids-file)", model_path);
         goto done;
     }
-    if (max_len + gen_len > hp->n_ctx) max_len = hp->n_ctx - gen_len;
+    int context = ctx_size > 0 ? ctx_size : hp->n_ctx;
+    if (max_len + gen_len > context) max_len = context - gen_len;
     if (max_len < 1) {
-        st = mkv_fail(MKV_ERR_USAGE, "--gen-len %d leaves no room in the context of %d", gen_len, hp->n_ctx);
+        st = ctx_size > 0 ? mkv_fail(MKV_ERR_USAGE, "--gen-len %d leaves no room in --ctx-size %d", gen_len, ctx_size)
+                          : mkv_fail(MKV_ERR_USAGE, "--gen-len %d leaves no room in the context of %d (see --ctx-size)",
+                                     gen_len, hp->n_ctx);
         goto done;
     }
+    bool warned = false;
     if ((st = mkv_read_text_file(calib_path, (size_t)1 << 30, &text, NULL)) != MKV_OK) goto done;
     if ((st = mkv_profile_init(&profile, model)) != MKV_OK) goto done;
     int n_total_max = max_len + gen_len;
@@ -86,6 +98,9 @@ mkv_status cmd_calibrate(int argc, char **argv) {
     }
     if ((st = mkv_workspace_init(&ws, hp, n_total_max)) != MKV_OK) goto done;
     int used = 0;
+    mkv_progress progress;
+    mkv_progress_init(&progress, force_progress, false);
+    mkv_progress_phase(&progress, "calibrate");
     for (char *para = text; *para && used < samples;) {
         char *end = strstr(para, ids_per_line ? "\n" : "\n\n");
         if (end) *end = '\0';
@@ -116,6 +131,10 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         if (n_ids == 0) continue;
         if (n_ids > max_len) n_ids = max_len;
         int n = n_ids + gen_len;
+        if (n > hp->n_ctx && !warned) { /* once: the first sample past the trained context */
+            mkv_warn_past_context("calibrate", n, hp->n_ctx, ctx_size);
+            warned = true;
+        }
         memcpy(tokens, ids, (size_t)n_ids * sizeof(int32_t));
         for (int i = n_ids; i < n; i++) tokens[i] = hp->mask_id;
         for (int i = 0; i < n; i++) rows[i] = i;
@@ -125,9 +144,9 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         if ((st = mkv_forward(model, &ws, &store, tokens, rows, n, &obs, NULL, 0, NULL)) != MKV_OK) goto done;
         mkv_profile_add_sample(&profile, importance);
         used++;
-        fprintf(stderr, "\rcalibrate: %d/%d samples", used, samples);
+        mkv_progress_update(&progress, used, samples, "sample", used, "sample", NULL);
     }
-    if (used > 0) fprintf(stderr, "\n");
+    mkv_progress_finish(&progress);
     if (used == 0) {
         st = mkv_fail(MKV_ERR_INPUT, "%s: no non-empty calibration text", calib_path);
         goto done;

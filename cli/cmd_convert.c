@@ -61,8 +61,8 @@ static uint32_t file_type_of(mkv_dtype t) {
     case MKV_TYPE_Q4_0: return 2;
     case MKV_TYPE_Q8_0: return 7;
     case MKV_TYPE_BF16: return 32;
+    default: return 0; /* the other types have no quantizer here: main() refuses them */
     }
-    return 0;
 }
 
 /* ------------------------------------------------------------ ordered metadata */
@@ -597,6 +597,11 @@ mkv_status cmd_convert(int argc, char **argv) {
     mkv_dtype type;
     if (!mkv_dtype_from_name(type_name, &type))
         return mkv_fail(MKV_ERR_USAGE, "--type: '%s' is not one of f32, f16, bf16, q8_0, q4_0", type_name);
+    if (!mkv_dtype_info(type)->from_float)
+        return mkv_fail(MKV_ERR_USAGE,
+                        "--type: maskkv reads %s but does not write it (one of f32, f16, bf16, q8_0, q4_0; "
+                        "llama-quantize makes the others)",
+                        mkv_dtype_info(type)->name);
     struct stat sb;
     if (stat(in, &sb) != 0) return mkv_fail(MKV_ERR_IO, "%s: cannot open: no such file or directory", in);
     if (!S_ISDIR(sb.st_mode)) return mkv_fail(MKV_ERR_IO, "%s: not a directory (convert reads an HF checkpoint directory)", in);

@@ -32,11 +32,12 @@ static void usage(void) {
            "                   [--methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming]\n"
            "                   [--samples N] [--seed S] [--gen-len N] [--steps N] [--profile FILE]\n"
            "                   [--prompt-refresh N] [--response-refresh N] [--transfer-ratio R]\n"
-           "                   [--threads N] [--json] [--out DIR]\n"
+           "                   [--threads N] [--json] [--out DIR] [--ctx-size N]\n"
            "DATA defaults to MODEL without .gguf plus '-eval'. 'full' is the uncompressed\n"
            "dLLM-Cache (prompt K/V kept whole); every other method evicts prompt K/V to the\n"
            "budget. Prints accuracy per method and budget and as a percentage of full;\n"
-           "--out writes results.json and results.csv (plots: tools/plot_eval.py).\n");
+           "--out writes results.json and results.csv (plots: tools/plot_eval.py).\n"
+           "--ctx-size N runs prompts up to N tokens, past the trained context with a warning.\n");
 }
 
 typedef struct {
@@ -258,6 +259,7 @@ mkv_status cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--samples")) { if (!mkv_parse_int(a, v, 1, 100000, &samples)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--seed")) { if (!mkv_parse_u64(a, v, &base.seed)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 16, &base.gen_len)) return MKV_ERR_USAGE; base.block_len = base.gen_len; base.steps = base.gen_len; }
+        else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &base.ctx_size)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 1, 1 << 16, &base.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--prompt-refresh")) { if (!mkv_parse_int(a, v, 0, 1 << 30, &base.cache.prompt_refresh)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--response-refresh")) { if (!mkv_parse_int(a, v, 1, 1 << 30, &base.cache.response_refresh)) return MKV_ERR_USAGE; }
@@ -311,6 +313,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     if (profile_path && (st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
     double start = mkv_now_seconds();
     int done_runs = 0;
+    bool warned_context = false;
     for (int t = 0; t < tasks.n; t++) {
         for (int l = 0; l < n_lengths; l++) {
             char path[1400];
@@ -329,6 +332,11 @@ mkv_status cmd_eval(int argc, char **argv) {
                     p.cache.evict.budget = budgets[b];
                     for (int s = 0; s < n_set; s++) {
                         mkv_gen_result r;
+                        int n_run = set[s].n_prompt + p.gen_len;
+                        if (!warned_context && n_run > model->hp.n_ctx && base.ctx_size >= n_run) {
+                            mkv_warn_past_context("eval", n_run, model->hp.n_ctx, base.ctx_size);
+                            warned_context = true;
+                        }
                         if ((st = mkv_generate(model, set[s].prompt, set[s].n_prompt, &p, &r)) != MKV_OK) {
                             free_samples(set, n_set);
                             goto done;
@@ -336,7 +344,7 @@ mkv_status cmd_eval(int argc, char **argv) {
                         int len = mkv_answer_length(model, r.tokens + r.n_prompt, p.gen_len);
                         char *text = NULL;
                         bool correct = false;
-                        if (mkv_detokenize(tok, r.tokens + r.n_prompt, len, &text, NULL) == MKV_OK) {
+                        if (mkv_detokenize_output(tok, r.tokens + r.n_prompt, len, 0, &text, NULL, NULL) == MKV_OK) {
                             trim(text);
                             correct = strcmp(text, set[s].answer) == 0;
                         }

@@ -11,14 +11,16 @@
 
 static void usage(void) {
     printf("usage: maskkv forward -m MODEL --ids \"1 2 3\" [--positions all|i,j,...] --logits-out FILE\n"
-           "                      [--threads N] [--check-weights] [--max-memory SIZE]\n"
+           "                      [--threads N] [--check-weights] [--max-memory SIZE] [--ctx-size N]\n"
            "Writes the logits of the requested positions as raw little-endian f32, rows in\n"
-           "position order ([n_positions][n_vocab]), and prints a one-line summary.\n");
+           "position order ([n_positions][n_vocab]), and prints a one-line summary.\n"
+           "--ctx-size N runs up to N tokens, past the trained context with a warning.\n");
 }
 
 mkv_status cmd_forward(int argc, char **argv) {
     const char *model_path = NULL, *ids_text = NULL, *positions_text = "all", *out_path = NULL;
     bool check_weights = false;
+    int ctx_size = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -33,6 +35,9 @@ mkv_status cmd_forward(int argc, char **argv) {
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--positions")) positions_text = v;
+        else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) {
+            if (!mkv_parse_int(a, v, 1, 1 << 24, &ctx_size)) return MKV_ERR_USAGE;
+        }
         else if (!strcmp(a, "--logits-out") || !strcmp(a, "-o")) out_path = v;
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
             if (!mkv_apply_threads(v)) return MKV_ERR_USAGE;
@@ -61,10 +66,15 @@ mkv_status cmd_forward(int argc, char **argv) {
     if ((st = mkv_model_load(model_path, &model)) != MKV_OK) goto done;
     const mkv_hparams *hp = mkv_model_hparams(model);
     if (check_weights && (st = mkv_model_check_weights(model)) != MKV_OK) goto done;
-    if (n > hp->n_ctx) {
-        st = mkv_fail(MKV_ERR_INPUT, "%d tokens exceed the model's context of %d", n, hp->n_ctx);
+    if (ctx_size > 0 && n > ctx_size) {
+        st = mkv_fail(MKV_ERR_INPUT, "%d tokens exceed --ctx-size %d", n, ctx_size);
         goto done;
     }
+    if (ctx_size == 0 && n > hp->n_ctx) {
+        st = mkv_fail(MKV_ERR_INPUT, "%d tokens exceed the model's context of %d (--ctx-size N runs past it)", n, hp->n_ctx);
+        goto done;
+    }
+    mkv_warn_past_context("forward", n, hp->n_ctx, ctx_size);
     for (int i = 0; i < n; i++)
         if (ids[i] >= hp->n_vocab) {
             st = mkv_fail(MKV_ERR_INPUT, "token id %d is out of the vocabulary [0, %d)", ids[i], hp->n_vocab);

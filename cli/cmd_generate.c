@@ -10,10 +10,13 @@
 #include "chat_prompt.h"
 #include "cache/profile.h"
 #include "commands.h"
+#include "progress.h"
+#include "json_text.h"
 #include "generate/generate.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 #include "util/mapped_file.h"
+#include "util/memory_budget.h"
 
 static void usage(void) {
     printf(
@@ -35,6 +38,8 @@ static void usage(void) {
         "  --temp T  --top-p P  --top-k K  --alg-temp T  --eps E  --cfg S  --threshold C\n"
         "  --no-eos / --no-eot    never generate EOS / EOT\n"
         "  --seed S               random seed (0)\n"
+        "  --ctx-size N           context limit in tokens (default: the trained context); past the\n"
+        "                         trained context it runs with a warning; the memory check sizes N\n"
         "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
         "                         | streaming | random (none)\n"
         "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
@@ -45,35 +50,43 @@ static void usage(void) {
         "  --head-alloc uniform|adakv|preference\n"
         "  --budget B  --alpha A  --beta B  --window W  --pool-kernel K  --boundary-size N\n"
         "  --profile FILE         layer importance from `maskkv calibrate`\n"
-        "  --threads N  --max-memory SIZE  --json  --visual\n");
+        "  --threads N  --max-memory SIZE  --json  --visual\n"
+        "  --stats                one summary line on stderr (prompt tokens, KV kept, seconds, peak memory)\n"
+        "  --progress             progress on stderr even when it is not a terminal (prefill layers, steps)\n");
 }
 
 typedef struct {
-    bool progress, visual;
+    mkv_progress bar;
+    bool visual, prefill_done;
     const mkv_tokenizer *tokenizer;
     int32_t mask_id;
 } progress_state;
 
-static void show_progress(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
+/* The prefill (the first pass, over the whole prompt) layer by layer. */
+static void show_layer(void *ctx, int layer, int n_layers, int n_rows) {
     progress_state *p = ctx;
-    if (!p->progress) return;
-    int width = 30, filled = total > 0 ? step * width / total : width;
-    if (filled > width) filled = width;
-    fprintf(stderr, "\r[%.*s%*s] step %d/%d", filled, "##############################", width - filled, "", step, total);
-    if (p->visual && p->tokenizer) {
-        fprintf(stderr, "\n");
-        for (int i = n_prompt; i < n_total; i++) {
-            if (tokens[i] == p->mask_id) {
-                fputs("_", stderr);
-                continue;
-            }
-            char *text = NULL;
-            if (mkv_detokenize(p->tokenizer, &tokens[i], 1, &text, NULL) == MKV_OK) fputs(text, stderr);
-            mkv_free(text);
-        }
-        fprintf(stderr, "\n\033[2A");
+    if (p->prefill_done) return;
+    mkv_progress_update(&p->bar, layer + 1, n_layers, "layer", (double)n_rows * (layer + 1) / n_layers, "tok", NULL);
+}
+
+static bool show_progress(void *ctx, int step, int total, const int32_t *tokens, int n_prompt, int n_total) {
+    progress_state *p = ctx;
+    if (!p->prefill_done) {
+        p->prefill_done = true;
+        mkv_progress_phase(&p->bar, "denoise");
     }
-    fflush(stderr);
+    mkv_progress_update(&p->bar, step, total, "step", step, "step", NULL);
+    if (p->visual && p->bar.enabled && p->bar.terminal && p->tokenizer) {
+        char *text = NULL;
+        size_t len = 0;
+        fprintf(stderr, "\n");
+        if (mkv_detokenize_partial(p->tokenizer, tokens + n_prompt, n_total - n_prompt, p->mask_id, "_", &text, &len) == MKV_OK)
+            fwrite(text, 1, len, stderr);
+        mkv_free(text);
+        fprintf(stderr, "\n\033[2A");
+        fflush(stderr);
+    }
+    return true;
 }
 
 static bool parse_choice(const char *flag, const char *value, const char *const *names, int n, int *out) {
@@ -87,12 +100,14 @@ static bool parse_choice(const char *flag, const char *value, const char *const 
     return false;
 }
 
+/* "text" is written by mkv_json_write_string (it may hold NUL bytes, which
+ * cJSON's strings cannot), the other fields by cJSON. */
 static void print_json(const mkv_model *model, const mkv_gen_params *p, const mkv_gen_result *r, const char *text,
-                       int answer_len, const char *cache_name) {
+                       size_t text_len, int n_unknown, int answer_len, const char *cache_name) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "text", text ? text : "");
     cJSON *tokens = cJSON_AddArrayToObject(o, "tokens");
     for (int i = 0; i < answer_len; i++) cJSON_AddItemToArray(tokens, cJSON_CreateNumber(r->tokens[r->n_prompt + i]));
+    cJSON_AddNumberToObject(o, "unknown_ids", n_unknown);
     cJSON_AddNumberToObject(o, "n_prompt", r->n_prompt);
     cJSON_AddNumberToObject(o, "gen_len", p->gen_len);
     cJSON_AddNumberToObject(o, "steps", r->steps_run);
@@ -128,9 +143,26 @@ static void print_json(const mkv_model *model, const mkv_gen_params *p, const mk
             cJSON_AddItemToArray(per_layer, cJSON_CreateNumber((double)r->kv_kept_per_layer[l]));
     }
     char *s = cJSON_PrintUnformatted(o);
-    printf("%s\n", s);
+    fputs("{\"text\":", stdout);
+    mkv_json_write_string(stdout, text ? text : "", text ? text_len : 0);
+    printf(",%s\n", s + 1); /* cJSON's object without its opening brace */
     cJSON_free(s);
     cJSON_Delete(o);
+}
+
+/* --stats: one line for a person, on stderr (the answer alone on stdout). */
+static void print_summary(const mkv_model *model, const mkv_gen_result *r) {
+    const mkv_hparams *hp = mkv_model_hparams(model);
+    const double mib = 1024.0 * 1024.0;
+    char kept[160] = "";
+    if (r->kv_kept_per_layer) {
+        double full = (double)r->n_prompt * hp->n_layers * hp->n_kv_heads;
+        snprintf(kept, sizeof kept, "KV kept %lld of %.0f prompt pairs (%.1f%%), ", (long long)r->kv_prompt_kept, full,
+                 full > 0 ? 100.0 * (double)r->kv_prompt_kept / full : 0);
+    }
+    fprintf(stderr, "stats: %d prompt tokens, %s%.1f MiB of KV at the peak; %.2f s (prefill %.2f s, %d steps); peak RSS %.1f MiB\n",
+            r->n_prompt, kept, (double)r->kv_bytes_peak / mib, r->seconds, r->first_step_seconds, r->steps_run,
+            (double)mkv_peak_rss_bytes() / mib);
 }
 
 mkv_status cmd_generate(int argc, char **argv) {
@@ -138,7 +170,7 @@ mkv_status cmd_generate(int argc, char **argv) {
     const char *ids_file = NULL, *answer_prefix = NULL, *system_text = NULL, *messages_file = NULL, *template_file = NULL;
     bool print_prompt = false;
     const char *cache_name = "none";
-    bool chat = false, json = false, visual = false, note_online = false;
+    bool chat = false, json = false, visual = false, note_online = false, force_progress = false, stats = false;
     int select = -1, layer_alloc = -1, head_alloc = -1;
     mkv_gen_params p;
     mkv_gen_params_defaults(&p);
@@ -158,6 +190,8 @@ mkv_status cmd_generate(int argc, char **argv) {
         if (!strcmp(a, "--print-prompt")) { print_prompt = true; continue; }
         if (!strcmp(a, "--json")) { json = true; continue; }
         if (!strcmp(a, "--visual")) { visual = true; continue; }
+        if (!strcmp(a, "--progress")) { force_progress = true; continue; }
+        if (!strcmp(a, "--stats")) { stats = true; continue; }
         if (!strcmp(a, "--no-eos")) { p.forbid_eos = true; continue; }
         if (!strcmp(a, "--no-eot")) { p.forbid_eot = true; continue; }
         const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
@@ -172,6 +206,7 @@ mkv_status cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--system")) system_text = v, chat = true;
         else if (!strcmp(a, "--messages")) messages_file = v, chat = true;
         else if (!strcmp(a, "--chat-template-file")) template_file = v;
+        else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &p.ctx_size)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--steps")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.steps)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--block-len")) { if (!mkv_parse_int(a, v, 0, 1 << 20, &p.block_len)) return MKV_ERR_USAGE; }
@@ -278,9 +313,9 @@ mkv_status cmd_generate(int argc, char **argv) {
             }
             text = file_text;
         }
-        if (template_file && (st = chat_read_template(template_file, &template_text)) != MKV_OK) goto done;
+        if (template_file && (st = mkv_chat_read_template(template_file, &template_text)) != MKV_OK) goto done;
         if (chat) {
-            mkv_chat_template tmpl = chat_template_of(model, template_text);
+            mkv_chat_template tmpl = mkv_model_chat_template(model, template_text);
             if ((st = chat_prompt_of(&tmpl, system_text, messages_file, prompt_file ? text : NULL,
                                      messages_file ? NULL : text, &chat_text)) != MKV_OK) goto done;
             text = chat_text;
@@ -318,20 +353,37 @@ mkv_status cmd_generate(int argc, char **argv) {
         if ((st = mkv_profile_load(profile_path, model, &profile)) != MKV_OK) goto done;
         e->layer_importance = profile.layer_importance;
     }
-    progress_state progress = {isatty(STDERR_FILENO) && !json, visual && isatty(STDERR_FILENO), tok, model->hp.mask_id};
+    /* the refusals first, so that a refused run prints no warning */
+    if ((st = mkv_gen_validate(model, &p, n_prompt)) != MKV_OK || (st = mkv_gen_check_memory(model, &p, n_prompt)) != MKV_OK)
+        goto done;
+    mkv_warn_past_context("generate", n_prompt + p.gen_len, model->hp.n_ctx, p.ctx_size);
+    progress_state progress = {.visual = visual, .tokenizer = tok, .mask_id = model->hp.mask_id};
+    mkv_progress_init(&progress.bar, force_progress, json);
+    mkv_progress_phase(&progress.bar, "prefill");
     p.on_step = show_progress;
     p.on_step_ctx = &progress;
+    p.on_layer = show_layer;
+    p.on_layer_ctx = &progress;
     if ((st = mkv_generate(model, prompt, n_prompt, &p, &result)) != MKV_OK) goto done;
-    if (progress.progress) fprintf(stderr, visual ? "\n\n\n" : "\n");
+    mkv_progress_finish(&progress.bar);
+    if (visual && progress.bar.enabled && progress.bar.terminal) fprintf(stderr, "\n\n");
     if (note_online)
         fprintf(stderr, "maskkv generate: note: no --profile (and no %s): layer budgets measured on this request (boundary-online)\n",
                 default_profile);
     int answer_len = mkv_answer_length(model, result.tokens + n_prompt, p.gen_len);
-    if (tok && (st = mkv_detokenize(tok, result.tokens + n_prompt, answer_len, &answer_text, NULL)) != MKV_OK) goto done;
+    /* ids the tokenizer lacks (model vocabulary larger than the tokenizer's)
+     * decode to nothing, as in HF; the text is valid UTF-8 (HF decode's U+FFFD) */
+    size_t answer_bytes = 0;
+    int n_unknown = 0;
+    if (tok && (st = mkv_detokenize_output(tok, result.tokens + n_prompt, answer_len, 0, &answer_text, &answer_bytes,
+                                           &n_unknown)) != MKV_OK)
+        goto done;
+    if (stats) print_summary(model, &result);
     if (json) {
-        print_json(model, &p, &result, answer_text, answer_len, cache_name);
+        print_json(model, &p, &result, answer_text, answer_bytes, n_unknown, answer_len, cache_name);
     } else if (answer_text) {
-        printf("%s\n", answer_text);
+        fwrite(answer_text, 1, answer_bytes, stdout);
+        fputc('\n', stdout);
     } else {
         for (int i = 0; i < answer_len; i++) printf("%s%d", i ? " " : "", result.tokens[n_prompt + i]);
         printf("\n");

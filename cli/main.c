@@ -22,7 +22,8 @@ static void usage(FILE *out) {
     fprintf(out, "usage: maskkv <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n`maskkv <command> --help` describes a command's options.\n");
+    fprintf(out, "\n`maskkv <command> --help` describes a command's options; `maskkv --version` prints the version.\n"
+                 "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --cache maskkv\n");
 }
 
 /* A command killed by SIGINT/SIGTERM/SIGHUP leaves no temporary output file
@@ -51,6 +52,10 @@ int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return MKV_ERR_USAGE;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v") || !strcmp(argv[1], "version")) {
+        printf("maskkv %s\n", MKV_VERSION_STRING);
+        return 0;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);

@@ -15,6 +15,12 @@
 extern "C" {
 #endif
 
+/* --------------------------------------------------------------- version */
+#define MKV_VERSION_MAJOR 0
+#define MKV_VERSION_MINOR 4
+#define MKV_VERSION_PATCH 0
+#define MKV_VERSION_STRING "0.4.0"
+
 /* ---------------------------------------------------------------- errors */
 typedef enum {
     MKV_OK = 0,
@@ -38,7 +44,16 @@ typedef enum {
     MKV_TYPE_F32 = 0,
     MKV_TYPE_F16 = 1,
     MKV_TYPE_Q4_0 = 2,
+    MKV_TYPE_Q4_1 = 3,
+    MKV_TYPE_Q5_0 = 6,
+    MKV_TYPE_Q5_1 = 7,
     MKV_TYPE_Q8_0 = 8,
+    MKV_TYPE_Q2_K = 10,
+    MKV_TYPE_Q3_K = 11,
+    MKV_TYPE_Q4_K = 12,
+    MKV_TYPE_Q5_K = 13,
+    MKV_TYPE_Q6_K = 14,
+    MKV_TYPE_IQ4_NL = 20,
     MKV_TYPE_BF16 = 30,
 } mkv_dtype;
 
@@ -46,7 +61,8 @@ typedef enum {
 
 /* A view of a weight tensor. Shapes are innermost-first as in ggml: a linear
  * layer W[out][in] (PyTorch) has ne[0] = in, ne[1] = out, and each of the
- * ne[1] rows is ne[0] contiguous elements (or ne[0]/32 quantized blocks).
+ * ne[1] rows is ne[0] contiguous elements (or ne[0]/block_size quantized
+ * blocks: 32 elements, 256 for the K-quants).
  * `data` points into a memory-mapped file or into memory owned by the model. */
 typedef struct {
     char name[128];

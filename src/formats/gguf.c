@@ -276,9 +276,14 @@ static mkv_status parse_tensor_infos(mkv_gguf *g, cursor *c, uint64_t *offsets) 
         st = read_u32(c, &type_id, "tensor type");
         if (st) return st;
         const mkv_dtype_traits *traits = mkv_dtype_info((int)type_id);
-        if (!traits)
+        if (!traits) {
+            const char *type_name = type_id <= INT32_MAX ? mkv_ggml_type_name((int)type_id) : NULL;
+            if (type_name)
+                return mkv_fail(MKV_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which maskkv does not support", g->name,
+                                t->name, type_name);
             return mkv_fail(MKV_ERR_UNSUPPORTED, "%s: tensor '%s' has ggml type %u, which maskkv does not support", g->name,
                             t->name, type_id);
+        }
         t->dtype = (mkv_dtype)type_id;
         if (t->ne[0] % traits->block_size != 0)
             return mkv_fail(MKV_ERR_FORMAT, "%s: tensor '%s' of type %s has rows of %lld elements, not a multiple of %d",

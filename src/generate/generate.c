@@ -34,8 +34,14 @@ mkv_status mkv_gen_validate(const mkv_model *m, const mkv_gen_params *p, int n_p
     if (n_prompt <= 0) return mkv_fail(MKV_ERR_INPUT, "the prompt is empty");
     if (p->gen_len <= 0) return mkv_fail(MKV_ERR_USAGE, "--gen-len must be at least 1 (got %d)", p->gen_len);
     if (p->steps <= 0) return mkv_fail(MKV_ERR_USAGE, "--steps must be at least 1 (got %d)", p->steps);
-    if ((int64_t)n_prompt + p->gen_len > m->hp.n_ctx)
-        return mkv_fail(MKV_ERR_INPUT, "prompt (%d tokens) + gen-len (%d) exceeds the model's context of %d tokens",
+    if (p->ctx_size < 0) return mkv_fail(MKV_ERR_USAGE, "--ctx-size must be at least 1 (got %d)", p->ctx_size);
+    if (p->ctx_size > 0 && (int64_t)n_prompt + p->gen_len > p->ctx_size)
+        return mkv_fail(MKV_ERR_INPUT, "prompt (%d tokens) + gen-len (%d) exceeds --ctx-size %d", n_prompt, p->gen_len,
+                        p->ctx_size);
+    if (p->ctx_size == 0 && (int64_t)n_prompt + p->gen_len > m->hp.n_ctx)
+        return mkv_fail(MKV_ERR_INPUT,
+                        "prompt (%d tokens) + gen-len (%d) exceeds the model's context of %d tokens (--ctx-size N runs "
+                        "past it)",
                         n_prompt, p->gen_len, m->hp.n_ctx);
     if (m->hp.mask_id < 0) return mkv_fail(MKV_ERR_UNSUPPORTED, "the model has no mask token id");
     if (!(p->temperature >= 0)) return mkv_fail(MKV_ERR_USAGE, "--temp must be >= 0");
@@ -75,6 +81,7 @@ typedef struct {
     int n_forbidden;
     mkv_rng rng;
     int step;
+    bool stopped; /* on_step asked to stop */
     double first_step_seconds;
     double sampling_seconds;
     mkv_forward_timing after_first_step; /* both engines' timings after step 0 */
@@ -135,8 +142,9 @@ static void after_step(gen_state *g, double step_start) {
         g->after_first_step = engines_timing(g);
     }
     g->step++;
-    if (g->params->on_step)
-        g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total);
+    if (g->params->on_step &&
+        !g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total))
+        g->stopped = true;
 }
 
 static int masked_in(const gen_state *g, int from, int to) {
@@ -175,6 +183,7 @@ static mkv_status run_llada(gen_state *g) {
             if (n_cand == 0) {
                 if (p->threshold > 0) break;
                 after_step(g, t0);
+                if (g->stopped) return MKV_OK;
                 continue;
             }
             mkv_status st = step_logits(g, block_start, n_cand);
@@ -185,6 +194,7 @@ static mkv_status run_llada(gen_state *g) {
             commit(g, n_cand, i < steps_per_block ? schedule[i] : 1);
             g->sampling_seconds += mkv_now_seconds() - t1;
             after_step(g, t0);
+            if (g->stopped) return MKV_OK;
         }
     }
     return MKV_OK;
@@ -200,6 +210,7 @@ static mkv_status run_dream(gen_state *g) {
         int n_cand = masked_in(g, g->n_prompt, g->n_total);
         if (n_cand == 0) {
             after_step(g, t0);
+            if (g->stopped) return MKV_OK;
             continue;
         }
         mkv_status st = step_logits(g, g->n_prompt, n_cand);
@@ -241,6 +252,7 @@ static mkv_status run_dream(gen_state *g) {
         }
         g->sampling_seconds += mkv_now_seconds() - t1;
         after_step(g, t0);
+        if (g->stopped) return MKV_OK;
     }
     return MKV_OK;
 }
@@ -275,6 +287,8 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     double start = mkv_now_seconds();
     st = mkv_engine_init(&g.cond, m, &p->cache, n_prompt, g.n_total);
     if (st != MKV_OK) goto done;
+    g.cond.ws.on_layer = p->on_layer;
+    g.cond.ws.on_layer_ctx = p->on_layer_ctx;
     if (p->cfg > 0) {
         g.has_uncond = true;
         g.uncond_tokens = mkv_malloc(n * sizeof(int32_t), "unconditional sequence");
@@ -286,12 +300,15 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
         for (size_t i = 0; i < n; i++) g.uncond_tokens[i] = m->hp.mask_id;
         st = mkv_engine_init(&g.uncond, m, &p->cache, n_prompt, g.n_total);
         if (st != MKV_OK) goto done;
+        g.uncond.ws.on_layer = p->on_layer;
+        g.uncond.ws.on_layer_ctx = p->on_layer_ctx;
     }
     st = sampler_of(m, p) == MKV_SAMPLER_DREAM ? run_dream(&g) : run_llada(&g);
     if (st != MKV_OK) goto done;
     result->seconds = mkv_now_seconds() - start;
     result->first_step_seconds = g.first_step_seconds;
     result->steps_run = g.step;
+    result->stopped = g.stopped;
     result->n_prompt = n_prompt;
     result->n_total = g.n_total;
     result->kv_bytes_peak = mkv_engine_kv_peak_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_peak_bytes(&g.uncond) : 0);

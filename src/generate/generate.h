@@ -29,9 +29,17 @@ typedef struct {
     bool forbid_eos, forbid_eot;
     uint64_t seed;
     mkv_cache_config cache;
-    /* progress: called after every step (may be NULL) */
-    void (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
+    int ctx_size;               /* --ctx-size: context limit in tokens (also what the up-front
+                                   memory check sizes); 0 = the model's trained context */
+    /* progress: called after every step (may be NULL); returning false stops
+     * the generation there (result.stopped; the unfinished positions keep
+     * the mask id) */
+    bool (*on_step)(void *ctx, int step, int total_steps, const int32_t *tokens, int n_prompt, int n_total);
     void *on_step_ctx;
+    /* progress inside a pass: after every layer, with its active rows (the
+     * prefill's are the whole prompt); may be NULL */
+    void (*on_layer)(void *ctx, int layer, int n_layers, int n_rows);
+    void *on_layer_ctx;
 } mkv_gen_params;
 
 void mkv_gen_params_defaults(mkv_gen_params *params);
@@ -42,6 +50,7 @@ typedef struct {
     int32_t *tokens;            /* the whole sequence (prompt + answer), mkv_free */
     int n_prompt, n_total;
     int steps_run;
+    bool stopped;               /* on_step returned false before the last step */
     double seconds, first_step_seconds;
     size_t kv_bytes_peak;       /* K/V held by the cache at its largest */
     size_t kv_bytes_final;      /* K/V held while decoding (after eviction) */

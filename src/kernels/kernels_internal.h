@@ -40,8 +40,9 @@ typedef struct {
     /* B panel of W: panel[k*nr + c] = W[row c][k0 + k] as f32 (exact
      * conversion), k < len, c < nr; rows[c] points at the start of a W row
      * in its dtype (callers repeat a valid row for padding columns, whose
-     * results are never stored). len and k0 multiples of 32 for the
-     * quantized types. The panel is 64-byte aligned. */
+     * results are never stored). len and k0 multiples of the block size
+     * (32; 256 for the K-quants) for the quantized types. The panel is
+     * 64-byte aligned. */
     void (*pack_w_panel)(mkv_dtype dtype, const void *const *rows, int64_t k0, int64_t len, float *panel);
     /* A panel of x rows, ceil(len / k_per_slot) slots of `width`: for f32
      * tables the transpose below. */

@@ -2,7 +2,8 @@
  * kernels_avx2.c and kernels_avx512.c: included after their
  * `#pragma GCC target`, so each gets its own copy compiled for its target.
  * (On Zen 5 these ymm transposes measured 3-8x faster per element than a
- * 16x16 zmm transpose, which GCC spills.) */
+ * 16x16 zmm transpose, which GCC spills.) The other block types are
+ * unpacked in pack_quants_avx2.h. */
 #ifndef MKV_PACK_AVX2_H
 #define MKV_PACK_AVX2_H
 
@@ -145,9 +146,20 @@ static inline __attribute__((always_inline)) void pack_w_panel_blocks(const mkv_
     }
 }
 
+#include "kernels/pack_quants_avx2.h" /* q4_1, q5_0, q5_1, iq4_nl, q2_K..q6_K: uses pack_transpose8x8 */
+
 static inline void pack_w_panel_any(mkv_dtype dtype, const void *const *rows, int64_t k0, int64_t len, const int nr,
                                     float *panel) {
     switch (dtype) {
+    case MKV_TYPE_Q4_1:
+    case MKV_TYPE_Q5_0:
+    case MKV_TYPE_Q5_1:
+    case MKV_TYPE_IQ4_NL:
+    case MKV_TYPE_Q2_K:
+    case MKV_TYPE_Q3_K:
+    case MKV_TYPE_Q4_K:
+    case MKV_TYPE_Q5_K:
+    case MKV_TYPE_Q6_K: pack_w_panel_unpacked(dtype, rows, k0, len, nr, panel); break;
     case MKV_TYPE_F16: pack_w_panel_typed(MKV_TYPE_F16, rows, k0, len, nr, panel); break;
     case MKV_TYPE_BF16: pack_w_panel_typed(MKV_TYPE_BF16, rows, k0, len, nr, panel); break;
     case MKV_TYPE_Q8_0: pack_w_panel_blocks(MKV_TYPE_Q8_0, rows, k0, len, nr, panel); break;

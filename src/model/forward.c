@@ -294,6 +294,7 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
         /* 3. the policy sees the layer's complete votes (and may evict its rows) */
         if (obs && obs->after_attention) st = obs->after_attention(obs->ctx, l, store, vote_sums);
         secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
+        if (ws->on_layer) ws->on_layer(ws->on_layer_ctx, l, hp->n_layers, n_rows);
     }
     mkv_free(vote_block);
     if (st != MKV_OK) return st;

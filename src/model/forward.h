@@ -56,6 +56,10 @@ typedef struct {
     float *ffn_gate, *ffn_up;/* [chunk_rows][d_ff]                          */
     size_t bytes;
     mkv_forward_timing timing;
+    /* Progress: called after every layer of every pass through this
+     * workspace with the number of active rows (NULL = none). */
+    void (*on_layer)(void *ctx, int layer, int n_layers, int n_rows);
+    void *on_layer_ctx;
 } mkv_workspace;
 
 mkv_status mkv_workspace_init(mkv_workspace *ws, const mkv_hparams *hp, int max_rows);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "formats/hf_config.h"
 #include "formats/safetensors.h"
@@ -145,18 +144,15 @@ mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir) {
     cJSON *tokenizer_config = NULL, *generation_config = NULL;
     mkv_safetensors_set *set = NULL;
     char path[4096];
-    struct stat sb;
     mkv_status st = mkv_hf_config_load(dir, &cfg);
     if (st) return st;
     model->arch = cfg.arch;
 
-    /* A directory without tokenizer.json has no tokenizer; one whose
-     * tokenizer.json fails to load is an error. */
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    if (stat(path, &sb) == 0) {
-        st = mkv_tokenizer_load_json(path, &model->tokenizer);
-        if (st) goto done;
-    }
+    /* tokenizer.json, else the slow tokenizer's vocab.json + merges.txt; a
+     * directory with neither has no tokenizer; files that fail to load are
+     * an error. */
+    const char *tokenizer_source;
+    if ((st = mkv_tokenizer_load_dir(dir, &model->tokenizer, &tokenizer_source))) goto done;
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     if ((st = mkv_hf_read_json(path, true, &tokenizer_config))) goto done;
     snprintf(path, sizeof path, "%s/generation_config.json", dir);
@@ -179,11 +175,16 @@ mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir) {
     hp->has_qkv_bias = cfg.arch->has_qkv_bias;
     hp->shift_logits = cfg.arch->shift_logits;
     const mkv_tokenizer *tok = model->tokenizer;
-    hp->mask_id = special_id(cfg.mask_id, NULL, NULL, tokenizer_config, "mask_token", tok);
+    /* As llama.cpp's SpecialVocab: tokenizer_config.json's token strings are
+     * resolved through tokenizer.json's added tokens only, so without
+     * tokenizer.json (a stock Dream folder) config.json's ids decide, and the
+     * GGUF converted from the folder agrees with it. */
+    const cJSON *named = tokenizer_source && !strcmp(tokenizer_source, "tokenizer.json") ? tokenizer_config : NULL;
+    hp->mask_id = special_id(cfg.mask_id, NULL, NULL, named, "mask_token", tok);
     if (hp->mask_id < 0) hp->mask_id = lookup(tok, mkv_arch_mask_token(hp->arch));
-    hp->bos_id = special_id(cfg.bos_id, generation_config, "bos_token_id", tokenizer_config, "bos_token", tok);
-    hp->eos_id = special_id(cfg.eos_id, generation_config, "eos_token_id", tokenizer_config, "eos_token", tok);
-    hp->pad_id = special_id(cfg.pad_id, generation_config, "pad_token_id", tokenizer_config, "pad_token", tok);
+    hp->bos_id = special_id(cfg.bos_id, generation_config, "bos_token_id", named, "bos_token", tok);
+    hp->eos_id = special_id(cfg.eos_id, generation_config, "eos_token_id", named, "eos_token", tok);
+    hp->pad_id = special_id(cfg.pad_id, generation_config, "pad_token_id", named, "pad_token", tok);
     hp->eot_id = lookup(tok, mkv_arch_eot_token(hp->arch));
     /* The tokenizer's own BOS/EOS (from tokenizer.json) yield to the model's metadata. */
     if (model->tokenizer) {

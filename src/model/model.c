@@ -50,6 +50,15 @@ void mkv_model_free(mkv_model *model) {
 const mkv_hparams *mkv_model_hparams(const mkv_model *model) { return &model->hp; }
 const mkv_tokenizer *mkv_model_tokenizer(const mkv_model *model) { return model->tokenizer; }
 
+static const char *special_text(const mkv_model *model, int32_t id) {
+    return model->tokenizer && id >= 0 ? mkv_tokenizer_token_text(model->tokenizer, id) : NULL;
+}
+
+mkv_chat_template mkv_model_chat_template(const mkv_model *model, const char *override_source) {
+    return (mkv_chat_template){override_source ? override_source : model->chat_template, model->hp.arch,
+                               special_text(model, model->hp.bos_id), special_text(model, model->hp.eos_id)};
+}
+
 /* ------------------------------------------------------------ accessors */
 
 static int compare_tensor_names(const void *a, const void *b, void *ctx) {
@@ -126,7 +135,10 @@ size_t mkv_model_resident_bytes(const mkv_model *model) {
 /* ------------------------------------------------------------ alignment */
 
 static size_t element_alignment(mkv_dtype t) {
-    return t == MKV_TYPE_F32 ? 4 : 2; /* f16, bf16, and the f16 scale that starts q8_0/q4_0 blocks */
+    /* f16, bf16, and the quantized blocks, whose fields are bytes and f16
+     * scales (every ggml block size is even, so a 2-aligned tensor keeps
+     * each block's scales 2-aligned) */
+    return t == MKV_TYPE_F32 ? 4 : 2;
 }
 
 mkv_status mkv_model_align_tensor_data(mkv_model *model) {
@@ -271,11 +283,11 @@ mkv_status mkv_model_bind_weights(mkv_model *model) {
 /* ------------------------------------------------------------ weight scan */
 
 mkv_status mkv_model_check_weights(const mkv_model *model) {
-    const int64_t chunk_blocks = 4096;
     for (int i = 0; i < model->n_tensors; i++) {
         const mkv_tensor *t = &model->tensors[i];
         const mkv_dtype_traits *traits = mkv_dtype_info(t->dtype);
         if (!traits) return mkv_fail(MKV_ERR_UNSUPPORTED, "%s: tensor '%s' has unsupported type %d", model->path, t->name, (int)t->dtype);
+        const int64_t chunk_blocks = 131072 / traits->block_size; /* 512 KiB of floats per thread */
         int64_t n = n_elements(t), n_blocks = n / traits->block_size;
         int64_t n_chunks = (n_blocks + chunk_blocks - 1) / chunk_blocks;
         int64_t first_bad = INT64_MAX;

@@ -6,6 +6,7 @@
 
 #include "maskkv.h"
 #include "model/arch.h"
+#include "tokenizer/chat.h"
 #include "util/mapped_file.h"
 
 typedef enum { MKV_SOURCE_GGUF = 0, MKV_SOURCE_HF_DIR = 1 } mkv_model_source;
@@ -60,6 +61,12 @@ size_t mkv_model_resident_bytes(const mkv_model *model);
 /* Validates every weight's shape against the hyper-parameters and fills
  * tok_embd/output/layers; called by both loaders. */
 mkv_status mkv_model_bind_weights(mkv_model *model);
+
+/* The model's chat template (tokenizer.chat_template / tokenizer_config.json
+ * chat_template, else the built-in one of its architecture) with its BOS/EOS
+ * token texts; `override_source` (non-NULL) replaces the Jinja source. The
+ * strings belong to the model (and to override_source). */
+mkv_chat_template mkv_model_chat_template(const mkv_model *model, const char *override_source);
 
 /* Scans every weight for NaN/Inf (`--check-weights`). */
 mkv_status mkv_model_check_weights(const mkv_model *model);

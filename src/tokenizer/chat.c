@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tokenizer/jinja.h"
 #include "tokenizer/tokenizer_internal.h"
 #include "util/alloc.h"
 
@@ -71,7 +72,8 @@ static void append_str(text_builder *t, const char *s) { append(t, s, strlen(s))
 
 /* The built-in renderers for a whole conversation, as the official templates
  * render it without tools. */
-static mkv_status render_builtin(mkv_chat_kind kind, const mkv_chat_message *messages, int n_messages, char **out_text) {
+static mkv_status render_builtin(mkv_chat_kind kind, const mkv_chat_message *messages, int n_messages,
+                                 bool add_generation_prompt, char **out_text) {
     if (kind != MKV_CHAT_LLADA && kind != MKV_CHAT_DREAM)
         return mkv_fail(MKV_ERR_UNSUPPORTED, "chat: no chat template for this model");
     static const char default_system[] = "You are a helpful assistant.";
@@ -90,7 +92,7 @@ static mkv_status render_builtin(mkv_chat_kind kind, const mkv_chat_message *mes
             append(&t, messages[i].content + a, b - a);
             append_str(&t, "<|eot_id|>");
         }
-        append_str(&t, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        append_str(&t, "<|start_header_id|>assistant<|end_header_id|>\n\n"); /* always, as the template */
     } else {
         if (n_messages == 0 || strcmp(messages[0].role, "system") != 0) {
             append_str(&t, "<|im_start|>system\n");
@@ -104,7 +106,7 @@ static mkv_status render_builtin(mkv_chat_kind kind, const mkv_chat_message *mes
             append_str(&t, messages[i].content);
             append_str(&t, "<|im_end|>\n");
         }
-        append_str(&t, "<|im_start|>assistant\n");
+        if (add_generation_prompt) append_str(&t, "<|im_start|>assistant\n");
     }
     t.buf[t.len] = '\0';
     *out_text = t.buf;
@@ -118,23 +120,26 @@ mkv_status mkv_chat_render(mkv_chat_kind kind, const char *user_text, const char
     int n = 0;
     if (system_text) turns[n++] = (mkv_chat_message){"system", system_text};
     turns[n++] = (mkv_chat_message){"user", user_text};
-    return render_builtin(kind, turns, n, out_text);
+    return render_builtin(kind, turns, n, true, out_text);
 }
 
-mkv_status mkv_chat_render_messages(const mkv_chat_template *tmpl, const mkv_chat_message *messages, int n_messages,
-                                    char **out_text, char *note, size_t note_size) {
+mkv_status mkv_chat_apply_template(const mkv_chat_template *tmpl, const mkv_chat_message *messages, int n_messages,
+                                   bool add_generation_prompt, char **out_text, char *note, size_t note_size) {
     *out_text = NULL;
-    if (note_size) note[0] = '\0';
+    if (note && note_size) note[0] = '\0';
+    if (n_messages < 0) return mkv_fail(MKV_ERR_INPUT, "chat: negative message count");
+    for (int i = 0; i < n_messages; i++)
+        if (!messages[i].role || !messages[i].content) return mkv_fail(MKV_ERR_INPUT, "chat: message %d has no role or content", i + 1);
     mkv_chat_kind kind = mkv_chat_detect(tmpl->source, tmpl->arch);
-    if (!tmpl->source || !tmpl->source[0]) return render_builtin(kind, messages, n_messages, out_text);
-    mkv_jinja_vars vars = {messages, n_messages, true, tmpl->bos_token, tmpl->eos_token};
+    if (!tmpl->source || !tmpl->source[0]) return render_builtin(kind, messages, n_messages, add_generation_prompt, out_text);
+    mkv_jinja_vars vars = {messages, n_messages, add_generation_prompt, tmpl->bos_token, tmpl->eos_token};
     mkv_status st = mkv_jinja_render(tmpl->source, strlen(tmpl->source), &vars, out_text, NULL);
     if (st != MKV_ERR_UNSUPPORTED || kind == MKV_CHAT_NONE) return st;
     /* A construct outside the subset in a template of a known family: the
      * built-in renderer of that family, and a note saying so. */
-    if (note_size)
+    if (note && note_size)
         snprintf(note, note_size, "%s; using the built-in %s chat template", mkv_last_error(),
                  kind == MKV_CHAT_LLADA ? "LLaDA" : "Dream");
     mkv_clear_error();
-    return render_builtin(kind, messages, n_messages, out_text);
+    return render_builtin(kind, messages, n_messages, add_generation_prompt, out_text);
 }

@@ -24,12 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "maskkv.h"
-
-typedef struct {
-    const char *role;    /* "system" | "user" | "assistant" (any string) */
-    const char *content; /* UTF-8 text */
-} mkv_chat_message;
+#include "tokenizer/chat.h"
 
 typedef struct {
     const mkv_chat_message *messages;

@@ -3,11 +3,15 @@
  * code-point indexing and slicing of strings, json.dumps for tojson
  * (transformers' version: ensure_ascii=False, separators ", " and ": "). */
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "tokenizer/jinja_value.h"
 #include "tokenizer/tokenizer_internal.h"
+
+static mkv_status repeat(jinja_arena *arena, const jv *str, int64_t times, size_t offset, jv *out);
 
 static const char *const kind_names[] = {"undefined", "none", "bool", "int", "string", "list", "dict"};
 
@@ -439,6 +443,8 @@ mkv_status jv_binary(jinja_arena *arena, jinja_op op, const jv *a, const jv *b, 
         *out = make_bool(op == JOP_LT ? cmp < 0 : op == JOP_LE ? cmp <= 0 : op == JOP_GT ? cmp > 0 : cmp >= 0);
         return MKV_OK;
     }
+    if (op == JOP_MUL && a->kind == JV_STR && (b->kind == JV_INT || b->kind == JV_BOOL)) return repeat(arena, a, b->i, offset, out);
+    if (op == JOP_MUL && b->kind == JV_STR && (a->kind == JV_INT || a->kind == JV_BOOL)) return repeat(arena, b, a->i, offset, out);
     if (!ints) return bad_operands(op_names[op], a, b, offset);
     int64_t x = a->i, y = b->i, z;
     switch (op) {
@@ -471,20 +477,62 @@ static jv python_strip(const jv *v, bool left, bool right) {
     return (jv){.kind = JV_STR, .s = v->s + a, .n = b - a};
 }
 
-static mkv_status ascii_case(jinja_arena *arena, const jv *v, bool upper, jv *out) {
-    char *s = jinja_alloc(arena, v->n + 1);
+/* Code points whose Python upper()/lower() is more than one character
+ * (SpecialCasing.txt, unconditional): refused rather than mapped wrongly. */
+static bool multi_char_case(uint32_t cp, bool upper) {
+    if (!upper) return cp == 0x130;
+    return cp == 0xDF || cp == 0x149 || cp == 0x1F0 || cp == 0x390 || cp == 0x3B0 || cp == 0x587 ||
+           (cp >= 0x1E96 && cp <= 0x1E9A) || (cp >= 0x1F50 && cp <= 0x1FFF) || (cp >= 0xFB00 && cp <= 0xFB17);
+}
+
+/* str.upper() / str.lower(): Unicode simple case mapping (the C library's
+ * towupper/towlower in C.UTF-8). */
+static mkv_status change_case(jinja_arena *arena, const jv *v, bool upper, size_t offset, jv *out) {
+    static locale_t utf8;
+    char *s = jinja_alloc(arena, v->n * 3 + 4); /* a mapped code point grows to at most 3 bytes more than 1 */
     if (!s) return mkv_last_status();
-    for (size_t i = 0; i < v->n; i++) {
-        char c = v->s[i];
-        s[i] = upper && c >= 'a' && c <= 'z' ? (char)(c - 32) : !upper && c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+    size_t n = 0;
+    const unsigned char *u = (const unsigned char *)v->s;
+    for (size_t i = 0; i < v->n;) {
+        if (u[i] < 0x80) {
+            char c = (char)u[i++];
+            s[n++] = upper && c >= 'a' && c <= 'z' ? (char)(c - 32) : !upper && c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+            continue;
+        }
+        int len = mkv_utf8_sequence_length(u + i, v->n - i);
+        if (len <= 0) return mkv_fail(MKV_ERR_INPUT, "template: %s of invalid UTF-8 at offset %zu", upper ? "upper" : "lower", offset);
+        uint32_t cp = mkv_utf8_decode(u + i, len);
+        if (!utf8) utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+        if (!utf8 || multi_char_case(cp, upper))
+            return mkv_fail(MKV_ERR_UNSUPPORTED, "template: %s of U+%04X at offset %zu", upper ? "upper" : "lower", cp, offset);
+        uint32_t mapped = (uint32_t)(upper ? towupper_l((wint_t)cp, utf8) : towlower_l((wint_t)cp, utf8));
+        n += (size_t)mkv_utf8_encode(mapped, s + n);
+        i += (size_t)len;
     }
-    *out = (jv){.kind = JV_STR, .s = s, .n = v->n};
+    *out = (jv){.kind = JV_STR, .s = s, .n = n};
+    return MKV_OK;
+}
+
+/* str * n (Python: empty for n <= 0) */
+static mkv_status repeat(jinja_arena *arena, const jv *str, int64_t times, size_t offset, jv *out) {
+    if (times <= 0 || str->n == 0) {
+        *out = (jv){.kind = JV_STR, .s = "", .n = 0};
+        return MKV_OK;
+    }
+    size_t total;
+    if (__builtin_mul_overflow(str->n, (size_t)times, &total) || total > arena->limit_bytes)
+        return mkv_fail(MKV_ERR_INPUT, "template: string repetition longer than %zu bytes at offset %zu", arena->limit_bytes, offset);
+    char *s = jinja_alloc(arena, total + 1);
+    if (!s) return mkv_last_status();
+    for (int64_t k = 0; k < times; k++) memcpy(s + (size_t)k * str->n, str->s, str->n);
+    *out = (jv){.kind = JV_STR, .s = s, .n = total};
     return MKV_OK;
 }
 
 mkv_status jv_filter(jinja_arena *arena, const jv *v, const char *name, size_t n, const jv *args, int n_args,
                      bool boolean, size_t offset, jv *out) {
     if (name_eq(name, n, "default") || name_eq(name, n, "d")) {
+        if (n_args >= 2) boolean = jv_truthy(&args[1]); /* default(value, true) */
         bool use_default = v->kind == JV_UNDEF || (boolean && !jv_truthy(v));
         *out = use_default ? (n_args ? args[0] : (jv){.kind = JV_STR, .s = "", .n = 0}) : *v;
         return MKV_OK;
@@ -531,7 +579,7 @@ mkv_status jv_filter(jinja_arena *arena, const jv *v, const char *name, size_t n
         if (jv_to_string(arena, v, &s.s, &s.n) != MKV_OK) return mkv_last_status();
         if (k == 0) *out = python_strip(&s, true, true);
         else if (k == 1) *out = s;
-        else return ascii_case(arena, &s, k == 2, out);
+        else return change_case(arena, &s, k == 2, offset, out);
         return MKV_OK;
     }
     return mkv_fail(MKV_ERR_UNSUPPORTED, "template: filter '%.*s' at offset %zu", (int)(n > 40 ? 40 : n), name, offset);
@@ -579,7 +627,7 @@ mkv_status jv_call_method(jinja_arena *arena, const jv *self, const char *name, 
             return MKV_OK;
         }
         if ((name_eq(name, n, "upper") || name_eq(name, n, "lower")) && n_args == 0)
-            return ascii_case(arena, self, name_eq(name, n, "upper"), out);
+            return change_case(arena, self, name_eq(name, n, "upper"), offset, out);
     }
     if (self->kind == JV_DICT && !self->dict->is_namespace && name_eq(name, n, "get") && (n_args == 1 || n_args == 2)) {
         if (jv_index(arena, self, &args[0], offset, out) != MKV_OK) return mkv_last_status();

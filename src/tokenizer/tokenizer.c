@@ -571,17 +571,39 @@ mkv_status mkv_tokenizer_finish(mkv_tokenizer *tok) {
 
 /* ------------------------------------------------------------ loading by path */
 
+mkv_status mkv_tokenizer_load_dir(const char *dir, mkv_tokenizer **out, const char **source) {
+    *out = NULL;
+    *source = NULL;
+    char path[4096];
+    struct stat sb;
+    int n = snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (n < 0 || (size_t)n >= sizeof path) return mkv_fail(MKV_ERR_IO, "%s: path too long", dir);
+    if (stat(path, &sb) == 0) {
+        *source = "tokenizer.json";
+        return mkv_tokenizer_load_json(path, out);
+    }
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    bool vocab = stat(path, &sb) == 0;
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    bool merges = stat(path, &sb) == 0;
+    if (!vocab && !merges) return MKV_OK;
+    *source = "vocab.json";
+    if (!vocab || !merges)
+        return mkv_fail(MKV_ERR_IO, "%s: no tokenizer.json, and %s without %s", dir, vocab ? "vocab.json" : "merges.txt",
+                        vocab ? "merges.txt" : "vocab.json");
+    return mkv_tokenizer_load_vocab_merges(dir, out);
+}
+
 mkv_status mkv_tokenizer_load(const char *path, mkv_tokenizer **out) {
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0) return mkv_fail(MKV_ERR_IO, "%s: no such file or directory", path);
     if (S_ISDIR(st.st_mode)) {
-        char json_path[4096];
-        int n = snprintf(json_path, sizeof json_path, "%s/tokenizer.json", path);
-        if (n < 0 || (size_t)n >= sizeof json_path) return mkv_fail(MKV_ERR_IO, "%s: path too long", path);
-        struct stat js;
-        if (stat(json_path, &js) != 0) return mkv_fail(MKV_ERR_IO, "%s: no tokenizer.json in this directory", path);
-        return mkv_tokenizer_load_json(json_path, out);
+        const char *source;
+        mkv_status s = mkv_tokenizer_load_dir(path, out, &source);
+        if (s == MKV_OK && !source)
+            return mkv_fail(MKV_ERR_IO, "%s: no tokenizer.json in this directory (nor vocab.json + merges.txt)", path);
+        return s;
     }
     int fd;
     struct stat fst;

@@ -14,11 +14,21 @@
 
 #include "formats/gguf.h"
 #include "maskkv.h"
-#include "tokenizer/jinja.h"
+#include "tokenizer/chat.h"
 
 /* Loads from a path: a .gguf file (tokenizer.ggml.*), an HF directory
- * (DIR/tokenizer.json) or a tokenizer.json file. */
+ * (mkv_tokenizer_load_dir) or a tokenizer.json file. */
 mkv_status mkv_tokenizer_load(const char *path, mkv_tokenizer **out);
+/* The tokenizer of an HF directory: DIR/tokenizer.json, else the slow
+ * tokenizer's vocab.json + merges.txt (+ added_tokens.json,
+ * tokenizer_config.json). *source is "tokenizer.json", "vocab.json" or NULL
+ * (and *out NULL, MKV_OK) when the directory has neither; files that are
+ * there and fail to load are errors. */
+mkv_status mkv_tokenizer_load_dir(const char *dir, mkv_tokenizer **out, const char **source);
+/* vocab.json + merges.txt + added_tokens.json + tokenizer_config.json
+ * (load_vocab_merges.c): tokenizer_class Qwen2Tokenizer/DreamTokenizer
+ * (Qwen2 pre-tokenizer) or GPT2Tokenizer. */
+mkv_status mkv_tokenizer_load_vocab_merges(const char *dir, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_json(const char *path, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_json_text(const char *json, size_t len, const char *name, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_gguf(const mkv_gguf *gguf, mkv_tokenizer **out);
@@ -61,6 +71,21 @@ enum {
 };
 mkv_status mkv_detokenize_ex(const mkv_tokenizer *tok, const int32_t *ids, int n, unsigned flags, char **out_text,
                              size_t *out_len);
+
+/* Whether the tokenizer has a token for `id` (false for ids < 0 or beyond
+ * the tokenizer, holes of tokenizer.json, GGUF "[PAD<id>]" UNUSED entries). */
+bool mkv_tokenizer_has_token(const mkv_tokenizer *tok, int32_t id);
+/* Decodes model output (decode_output.c): ids without a token decode to
+ * nothing, as HF's fast tokenizer decodes them, never an error (*n_unknown
+ * counts them, may be NULL); the text is always valid UTF-8, repaired as HF
+ * `decode` does (MKV_DETOKENIZE_LOSSY_UTF8 implied). It may contain NUL
+ * bytes (a token of byte 0): use *out_len. */
+mkv_status mkv_detokenize_output(const mkv_tokenizer *tok, const int32_t *ids, int n, unsigned flags, char **out_text,
+                                 size_t *out_len, int *n_unknown);
+/* A partly unmasked answer for display: each run of committed ids decoded as
+ * mkv_detokenize_output does, each mask_id as mask_text (e.g. "_"). */
+mkv_status mkv_detokenize_partial(const mkv_tokenizer *tok, const int32_t *ids, int n, int32_t mask_id,
+                                  const char *mask_text, char **out_text, size_t *out_len);
 
 /* Special tokens. BOS comes from GGUF tokenizer.ggml.bos_token_id or the
  * tokenizer.json post-processor (else a well-known BOS name among the special
@@ -105,23 +130,5 @@ mkv_chat_kind mkv_chat_detect(const char *jinja_template, mkv_arch arch);
  *        "<|im_start|>assistant\n", system_text NULL = "You are a helpful assistant."
  * The special tokens are text: tokenize with parse_special. */
 mkv_status mkv_chat_render(mkv_chat_kind kind, const char *user_text, const char *system_text, char **out_text);
-
-/* A model's chat template: its Jinja source (NULL when the file has none),
- * its architecture (for the built-in fallback) and the special tokens the
- * template may name. */
-typedef struct {
-    const char *source;
-    mkv_arch arch;
-    const char *bos_token, *eos_token;
-} mkv_chat_template;
-/* Renders a conversation followed by the generation prompt
- * (add_generation_prompt=true): with the template's own Jinja source
- * (src/tokenizer/jinja.h) when there is one, else with the built-in renderer
- * of the architecture. A template that uses a construct outside the Jinja
- * subset but belongs to the LLaDA or Dream family is rendered by the built-in
- * renderer of that family and `note` (may be NULL/0) says why; every other
- * failure is an error. */
-mkv_status mkv_chat_render_messages(const mkv_chat_template *tmpl, const mkv_chat_message *messages, int n_messages,
-                                    char **out_text, char *note, size_t note_size);
 
 #endif

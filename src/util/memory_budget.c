@@ -56,7 +56,9 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
     /* doubles: hostile sizes must not wrap around */
     double L = hp->n_layers, d = hp->d_model, V = hp->n_vocab, ff = hp->d_ff;
     double q_dim = (double)hp->n_heads * hp->head_dim, kv_dim = (double)hp->n_kv_heads * hp->head_dim;
-    double P = n_prompt, G = p->gen_len, N = P + G;
+    double P = n_prompt, G = p->gen_len;
+    if (p->ctx_size > 0 && p->ctx_size - G > P) P = p->ctx_size - G; /* --ctx-size: sized for the whole context */
+    double N = P + G;
     double sequences = p->cfg > 0 ? 2 : 1;
     bool response_state = p->cache.mode == MKV_CACHE_DLLM || p->cache.mode == MKV_CACHE_EVICT;
     double fixed = response_state ? P - (hp->shift_logits ? 1 : 0) : 0; /* prompt rows outside the dynamic part */
@@ -91,6 +93,8 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
 }
 
 mkv_status mkv_gen_check_memory(const mkv_model *m, const mkv_gen_params *p, int n_prompt) {
-    return mkv_memory_check_bounds("this generation", mkv_gen_memory_estimate(m, p, n_prompt), mkv_alloc_current_bytes(),
+    char what[64] = "this generation";
+    if (p->ctx_size > 0) snprintf(what, sizeof what, "a context of %d tokens (--ctx-size)", p->ctx_size);
+    return mkv_memory_check_bounds(what, mkv_gen_memory_estimate(m, p, n_prompt), mkv_alloc_current_bytes(),
                                    mkv_alloc_limit(), mkv_physical_memory_bytes());
 }

@@ -30,7 +30,9 @@ const char *mkv_format_bytes(double bytes, char *buf, size_t size);
 mkv_status mkv_memory_check_bounds(const char *what, mkv_memory_estimate estimate, size_t already, size_t limit,
                                    size_t physical);
 
-/* Estimate for mkv_generate(model, prompt of n_prompt tokens, params). */
+/* Estimate for mkv_generate(model, prompt of n_prompt tokens, params); with
+ * params->ctx_size (--ctx-size N), for a whole context of N tokens, as a
+ * user planning N-token requests needs to know. */
 mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *model, const mkv_gen_params *params, int n_prompt);
 
 /* The check mkv_generate makes before allocating: the estimate against the

@@ -73,10 +73,10 @@ expect_fail 4 "overlap" generate -m "$bi_dir/overlap.gguf" -p "Hi" $bi_G
 cp "$bi_M" "$bi_dir/misaligned.gguf"
 bi_poke "$bi_dir/misaligned.gguf" $((bi_k + 4)) 04
 expect_fail 4 "not a multiple of the alignment 32" generate -m "$bi_dir/misaligned.gguf" -p "Hi" $bi_G
-# --- unknown ggml type (3 = q4_1, 99)
+# --- a ggml type maskkv does not read, named (16 = iq2_xxs), and an unknown id (99)
 cp "$bi_M" "$bi_dir/type.gguf"
-bi_poke "$bi_dir/type.gguf" "$bi_k" 03 00 00 00
-expect_fail 5 "has ggml type 3, which maskkv does not support" generate -m "$bi_dir/type.gguf" -p "Hi" $bi_G
+bi_poke "$bi_dir/type.gguf" "$bi_k" 10 00 00 00
+expect_fail 5 "has type iq2_xxs, which maskkv does not support" generate -m "$bi_dir/type.gguf" -p "Hi" $bi_G
 bi_poke "$bi_dir/type.gguf" "$bi_k" 63 00 00 00
 expect_fail 5 "has ggml type 99" info -m "$bi_dir/type.gguf"
 # --- a tensor shape that disagrees with the metadata (feed_forward_length 160 -> 128)

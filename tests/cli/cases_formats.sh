@@ -26,7 +26,13 @@ expect_fail 4 "bad-json/config.json: invalid JSON" info -m $F/bad-json
 expect_fail 4 "header length 1000000000000 is over" info -m $F/bad-safetensors
 # convert: errors
 tmp_gguf_dir=$(mktemp -d)
-expect_fail 2 "--type: 'q5_k' is not one of f32, f16, bf16, q8_0, q4_0" convert -i $L -o "$tmp_gguf_dir/x.gguf" --type q5_k
+expect_fail 2 "--type: 'q7_k' is not one of f32, f16, bf16, q8_0, q4_0" convert -i $L -o "$tmp_gguf_dir/x.gguf" --type q7_k
+# types maskkv reads but has no quantizer for: refused before anything is written
+expect_fail 2 "--type: maskkv reads q5_K but does not write it" convert -i $L -o "$tmp_gguf_dir/x.gguf" --type q5_k
+expect_fail 2 "--type: maskkv reads iq4_nl but does not write it" convert -i $L -o "$tmp_gguf_dir/x.gguf" --type IQ4_NL
+if [ ! -e "$tmp_gguf_dir/x.gguf" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: convert --type q5_k left $tmp_gguf_dir/x.gguf"; fi
+
 expect_fail 2 "-o OUT.gguf is required" convert -i $L
 expect_fail 2 "-i HF_DIR is required" convert -o "$tmp_gguf_dir/x.gguf"
 expect_fail 2 "unknown option '--bogus'" convert -i $L -o "$tmp_gguf_dir/x.gguf" --bogus

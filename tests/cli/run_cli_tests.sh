@@ -38,6 +38,20 @@ expect_ok() {
     fi
 }
 
+# same_output "what" "grep -o pattern" args-for-A -- args-for-B: both succeed with the same non-empty match
+same_output() {
+    local what=$1 pattern=$2
+    shift 2
+    local a_args=() b_args=()
+    while [ "$1" != "--" ]; do a_args+=("$1"); shift; done
+    shift
+    b_args=("$@")
+    local a b
+    a=$("$MASKKV" "${a_args[@]}" 2>/dev/null | grep -ao "$pattern")
+    b=$("$MASKKV" "${b_args[@]}" 2>/dev/null | grep -ao "$pattern")
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then passed=$((passed + 1)); else
+        failed=$((failed + 1)); echo "FAIL: $what: '${a:0:200}' vs '${b:0:200}'"; fi
+}
 expect_fail 2 "unknown command" no-such-command
 expect_ok "commands:" --help
 

@@ -151,7 +151,10 @@ def main() -> int:
     except ImportError as e:
         print(f"skipped: tools/gguf_export.py cannot be imported ({e})")
         return 77
-    dirs = sorted(p for p in MODELS.glob("*") if (p / "config.json").is_file()) if MODELS.is_dir() else []
+    # folders with tokenizer.json (the reference exporter reads it; dream-tiny-slowtok's
+    # convert is checked by check_slow_tokenizer.py)
+    dirs = sorted(p for p in MODELS.glob("*") if (p / "config.json").is_file() and (p / "tokenizer.json").is_file()) \
+        if MODELS.is_dir() else []
     if not dirs:
         print("skipped: no HF test models in tests/models")
         return 77

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/arch.h"
+#include "model/forward.h"
 
 static float next_uniform(unsigned *state) {
     *state = *state * 1664525u + 1013904223u;
@@ -89,4 +90,24 @@ void synthetic_model_free(mkv_model *m) {
     free(m->tensors);
     free(m->layers);
     free(m);
+}
+
+/* logits of every position of `ids` */
+float *mkv_test_forward_all(const mkv_model *m, const int32_t *ids, int n) {
+    mkv_workspace ws;
+    mkv_kv_store store;
+    if (mkv_workspace_init(&ws, &m->hp, n) != MKV_OK) return NULL;
+    if (mkv_kv_store_init(&store, m->hp.n_layers, m->hp.n_kv_heads, m->hp.head_dim, 0, n, false) != MKV_OK) return NULL;
+    int32_t *rows = malloc((size_t)n * sizeof *rows);
+    for (int i = 0; i < n; i++) rows[i] = i;
+    float *logits = malloc((size_t)n * m->hp.n_vocab * sizeof(float));
+    mkv_status st = mkv_forward(m, &ws, &store, ids, rows, n, NULL, rows, n, logits);
+    free(rows);
+    mkv_kv_store_free(&store);
+    mkv_workspace_free(&ws);
+    if (st != MKV_OK) {
+        free(logits);
+        return NULL;
+    }
+    return logits;
 }

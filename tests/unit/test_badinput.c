@@ -370,12 +370,15 @@ TEST(badinput_gguf_shape_disagrees_with_metadata) {
 TEST(badinput_gguf_unknown_ggml_types) {
     gguf_layout *g = load_layout();
     REQUIRE(g);
-    uint32_t types[] = {3 /* q4_1 */, 10 /* q2_k */, 29, 31, 99, UINT32_MAX};
+    /* ggml types that maskkv does not read are named; ids ggml never used are numbers */
+    uint32_t types[] = {16, 15, 29, 31, 39, 99, UINT32_MAX};
+    const char *names[] = {"iq2_xxs", "q8_K", "iq1_m", "q4_0_4_4 (removed)", "mxfp4", NULL, NULL};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         unsigned char *c = copy_of(g);
         wr32(c + g->ti_type[2], types[k]);
-        char text[64];
-        snprintf(text, sizeof text, "has ggml type %u, which maskkv does not support", types[k]);
+        char text[96];
+        if (names[k]) snprintf(text, sizeof text, "has type %s, which maskkv does not support", names[k]);
+        else snprintf(text, sizeof text, "has ggml type %u, which maskkv does not support", types[k]);
         EXPECT_MODEL("unknown ggml type", c, g->size, MKV_ERR_UNSUPPORTED, text);
         free(c);
     }

@@ -55,6 +55,8 @@ static void sweep_model_load(const char *path) {
 TEST(badinput_oom_every_allocation_of_gguf_model_load) { sweep_model_load(mkv_test_path("models/llada-tiny-f32.gguf")); }
 TEST(badinput_oom_every_allocation_of_quantized_gguf_load) { sweep_model_load(mkv_test_path("models/dream-tiny-q8_0.gguf")); }
 TEST(badinput_oom_every_allocation_of_hf_dir_load) { sweep_model_load(mkv_test_path("models/dream-tiny")); }
+TEST(badinput_oom_every_allocation_of_slow_tokenizer_dir_load) { sweep_model_load(mkv_test_path("models/dream-tiny-slowtok")); }
+TEST(badinput_oom_every_allocation_of_llamacpp_gguf_load) { sweep_model_load(mkv_test_path("models/llada-tiny-llamacpp-f32.gguf")); }
 
 static void small_params(mkv_gen_params *p, mkv_cache_mode mode) {
     mkv_gen_params_defaults(p);

@@ -38,12 +38,14 @@ TEST(q8_0_and_q4_0_roundtrip_error_is_bounded) {
 }
 
 TEST(dtype_table_rejects_unknown_types) {
-    CHECK(mkv_dtype_info(3) == NULL);
+    CHECK(mkv_dtype_info(4) == NULL);  /* q4_2, removed from ggml */
+    CHECK(mkv_dtype_info(16) == NULL); /* iq2_xxs */
     CHECK(mkv_dtype_info(-1) == NULL);
     CHECK(mkv_dtype_info(1000) == NULL);
     CHECK(mkv_dtype_row_bytes(MKV_TYPE_Q8_0, 33) == 0);
     CHECK(mkv_dtype_row_bytes(MKV_TYPE_Q4_0, 64) == 36);
     mkv_dtype t;
     CHECK(mkv_dtype_from_name("bf16", &t) && t == MKV_TYPE_BF16);
-    CHECK(!mkv_dtype_from_name("q5_k", &t));
+    CHECK(mkv_dtype_from_name("q5_k", &t) && t == MKV_TYPE_Q5_K); /* ggml spells it q5_K */
+    CHECK(!mkv_dtype_from_name("iq2_xxs", &t));
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "synthetic_model.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/dtype.h"
@@ -36,26 +37,6 @@ static float *read_f32(const char *path, size_t expected) {
         return NULL;
     }
     return data;
-}
-
-/* logits of every position of `ids` */
-static float *forward_all(const mkv_model *m, const int32_t *ids, int n) {
-    mkv_workspace ws;
-    mkv_kv_store store;
-    if (mkv_workspace_init(&ws, &m->hp, n) != MKV_OK) return NULL;
-    if (mkv_kv_store_init(&store, m->hp.n_layers, m->hp.n_kv_heads, m->hp.head_dim, 0, n, false) != MKV_OK) return NULL;
-    int32_t *rows = malloc((size_t)n * sizeof *rows);
-    for (int i = 0; i < n; i++) rows[i] = i;
-    float *logits = malloc((size_t)n * m->hp.n_vocab * sizeof(float));
-    mkv_status st = mkv_forward(m, &ws, &store, ids, rows, n, NULL, rows, n, logits);
-    free(rows);
-    mkv_kv_store_free(&store);
-    mkv_workspace_free(&ws);
-    if (st != MKV_OK) {
-        free(logits);
-        return NULL;
-    }
-    return logits;
 }
 
 /* max |a - b| / max |b| */
@@ -110,7 +91,7 @@ static int compare_model(const golden_case *c) {
         snprintf(rel, sizeof rel, "golden/%s/logits_%d.%s", c->golden_dir, k, c->golden_suffix);
         size_t count = (size_t)n * m->hp.n_vocab;
         float *golden = read_f32(mkv_test_path(rel), count);
-        float *ours = forward_all(m, ids, n);
+        float *ours = mkv_test_forward_all(m, ids, n);
         if (!golden || !ours) {
             mkv_test_fail(__FILE__, __LINE__, "%s sequence %d: golden %s, forward %s", c->model_path, k,
                           golden ? "ok" : "missing/wrong size", ours ? "ok" : mkv_last_error());
@@ -160,7 +141,7 @@ TEST(golden_quantized_error_is_real_and_bounded) {
     int32_t *ids = read_ids(mkv_test_path("golden/llada-tiny/logits_2.ids"), &n);
     REQUIRE(ids);
     float *golden = read_f32(mkv_test_path("golden/llada-tiny/logits_2.f32"), (size_t)n * m->hp.n_vocab);
-    float *ours = forward_all(m, ids, n);
+    float *ours = mkv_test_forward_all(m, ids, n);
     REQUIRE(golden && ours);
     double err = relative_error(ours, golden, (size_t)n * m->hp.n_vocab);
     CHECK_MSG(err > 1e-3 && err < 0.5, "q4_0 vs f32 golden: relative error %.3g", err);

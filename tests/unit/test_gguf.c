@@ -421,8 +421,8 @@ TEST(gguf_rejects_bad_tensor_infos) {
     int64_t big[2] = {(int64_t)1 << 31, (int64_t)1 << 31}; /* 2^62 elements x 4 bytes > SIZE_MAX */
     one_tensor(&m, "w", 2, big, MKV_TYPE_F32, 0, 64);
     EXPECT_OPEN(&m, MKV_ERR_FORMAT, "byte size overflows");
-    one_tensor(&m, "q4k", 2, ne, 12, 0, 64);
-    EXPECT_OPEN(&m, MKV_ERR_UNSUPPORTED, "tensor 'q4k' has ggml type 12");
+    one_tensor(&m, "iq4xs", 2, ne, 23, 0, 64);
+    EXPECT_OPEN(&m, MKV_ERR_UNSUPPORTED, "tensor 'iq4xs' has type iq4_xs, which maskkv does not support");
     one_tensor(&m, "w", 2, ne, 1000, 0, 64);
     EXPECT_OPEN(&m, MKV_ERR_UNSUPPORTED, "ggml type 1000");
     int64_t odd[2] = {33, 2};

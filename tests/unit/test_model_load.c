@@ -714,8 +714,8 @@ static float tolerance_of(mkv_dtype t) {
     case MKV_TYPE_BF16: return 8e-3f;
     case MKV_TYPE_Q8_0: return 1.0f / 120.0f;
     case MKV_TYPE_Q4_0: return 1.0f / 7.0f;
+    default: return 1.0f;
     }
-    return 1.0f;
 }
 
 static void compare_models(const char *hf_path, const char *gguf_path, float extra_tol) {

@@ -1,0 +1,14 @@
+/* Writing decoded text as a JSON string: cJSON's strings stop at a NUL byte,
+ * and decoded text may hold one (the token of byte 0), so the commands that
+ * report text write it with this escaper (valid UTF-8 in, valid JSON out). */
+#ifndef MKV_CLI_JSON_TEXT_H
+#define MKV_CLI_JSON_TEXT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Writes "..." with '"', '\\' and the control characters (NUL included)
+ * escaped; other bytes as they are (the text must be valid UTF-8). */
+void mkv_json_write_string(FILE *out, const char *text, size_t len);
+
+#endif
