@@ -65,5 +65,7 @@ mkv_status mkv_chat_with_document(const char *document, const char *text, char *
 /* Reads a Jinja chat template file (UTF-8 without NUL, at most 16 MiB) into
  * *out (mkv_free). */
 mkv_status mkv_chat_read_template(const char *path, char **out);
+/* Reads a document for a user turn (UTF-8 without NUL, at most 1 GiB). */
+mkv_status mkv_chat_read_document(const char *path, char **out);
 
 #endif

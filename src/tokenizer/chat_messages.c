@@ -119,15 +119,24 @@ mkv_status mkv_chat_with_document(const char *document, const char *text, char *
     return MKV_OK;
 }
 
-mkv_status mkv_chat_read_template(const char *path, char **out) {
+/* A whole file that must be UTF-8 text without NUL bytes. */
+static mkv_status read_utf8_text(const char *path, size_t max_bytes, mkv_status bad_status, const char *what, char **out) {
     size_t len = 0, bad;
     *out = NULL;
-    mkv_status st = mkv_read_text_file(path, (size_t)16 << 20, out, &len);
+    mkv_status st = mkv_read_text_file(path, max_bytes, out, &len);
     if (st != MKV_OK) return st;
     if (memchr(*out, '\0', len) || !mkv_utf8_validate(*out, len, &bad)) {
         mkv_free(*out);
         *out = NULL;
-        return mkv_fail(MKV_ERR_FORMAT, "%s: a chat template must be UTF-8 text without NUL bytes", path);
+        return mkv_fail(bad_status, "%s: %s must be UTF-8 text without NUL bytes", path, what);
     }
     return MKV_OK;
+}
+
+mkv_status mkv_chat_read_template(const char *path, char **out) {
+    return read_utf8_text(path, (size_t)16 << 20, MKV_ERR_FORMAT, "a chat template", out);
+}
+
+mkv_status mkv_chat_read_document(const char *path, char **out) {
+    return read_utf8_text(path, (size_t)1 << 30, MKV_ERR_INPUT, "a document", out);
 }
