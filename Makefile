@@ -4,8 +4,13 @@ BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?=
-CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Iinclude -Isrc $(SAN)
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Iinclude $(SAN)
 LDLIBS  += -lcjson -lpcre2-8 -lm -fopenmp $(SAN)
+# The library is position-independent (it is also libmaskkv.so) and exports
+# only what maskkv.h marks MKV_API; the CLI sees maskkv.h and cli/ only.
+LIB_CFLAGS := -Isrc -fPIC -fvisibility=hidden
+CLI_CFLAGS := -Icli
+PREFIX  ?= /usr/local
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
@@ -17,6 +22,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIB      := $(BUILD)/libmaskkv.a
+SOLIB    := $(BUILD)/libmaskkv.so
+SONAME   := libmaskkv.so.0
 BIN      := $(BUILD)/maskkv
 TEST_BIN := $(BUILD)/test_runner
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -31,9 +38,9 @@ RUN_PREFIX    ?= The secret code of Edith is
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
-.PHONY: eval all test test-unit test-cli test-python test-train test-asan run bench bench-report clean fuzz venv
+.PHONY: eval all test test-unit test-cli test-python test-api test-train test-asan run bench bench-report clean fuzz venv install
 
-all: $(BIN) $(TEST_BIN) $(DEQUANT_BIN)
+all: $(BIN) $(SOLIB) $(TEST_BIN) $(DEQUANT_BIN)
 
 # Set-up: a fresh machine gets its build dependencies from apt-get (once; the
 # stamp remembers), and the Python checks their packages in a project-local
@@ -57,13 +64,40 @@ venv: $(VENV)/.ok
 
 $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ): | $(DEPS_STAMP)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(SOLIB): $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/maskkv.pc: tools/maskkv.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|'"$$(sed -n 's/^#define MKV_VERSION_STRING "\(.*\)"/\1/p' include/maskkv.h)"'|g' $< > $@
+
+# make install PREFIX=DIR: the library (libmaskkv.so.0 + the libmaskkv.so
+# link, libmaskkv.a), maskkv.h, maskkv.pc and the maskkv command.
+install: $(BIN) $(SOLIB) $(LIB)
+	@rm -f $(BUILD)/maskkv.pc && $(MAKE) --no-print-directory $(BUILD)/maskkv.pc PREFIX=$(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmaskkv.so
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libmaskkv.a
+	install -m 644 include/maskkv.h $(DESTDIR)$(PREFIX)/include/maskkv.h
+	install -m 644 $(BUILD)/maskkv.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/maskkv.pc
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/maskkv
 
 # libedit: `maskkv chat`'s line editing and history (cli/line_input.c)
 $(BIN): $(CLI_OBJ) $(LIB)
@@ -73,18 +107,26 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
 $(DEQUANT_BIN): tests/tools/dequant_gguf.c $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDLIBS)
 
 # Unit tests (C), then the command-line tests (exit codes and messages), then
 # the checks that need PyPI packages (skipped, and reported as skipped, when absent).
-test: test-unit test-cli test-python
+test: test-unit test-api test-cli test-python
 
 test-unit: $(TEST_BIN)
 	./$(TEST_BIN)
+
+# The public/private split: no program outside src/ includes a src/ header,
+# libmaskkv.so exports only mkv_* symbols, and examples/simple.c builds with
+# pkg-config against a `make install` into a temporary prefix and runs.
+test-api: $(BIN) $(SOLIB) $(LIB)
+	sh tests/api/check_includes.sh
+	sh tests/api/check_exports.sh $(SOLIB)
+	sh tests/api/run_example.sh "$(MAKE)" $(DEFAULT_MODEL)
 
 test-cli: $(BIN) $(VENV)/.ok
 	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
@@ -100,7 +142,10 @@ test-train: $(BIN)
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" test-unit test-cli
 
-run: $(BIN)
+# a fresh clone builds on every core (the run itself is the program's own threads)
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+run:
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BIN)
 	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
 	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
 	@printf 'Answer:   '

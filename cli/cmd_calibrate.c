@@ -5,30 +5,33 @@
 #include <string.h>
 
 #include "args.h"
-#include "cache/profile.h"
 #include "commands.h"
 #include "progress.h"
-#include "model/forward.h"
-#include "tokenizer/tokenizer.h"
-#include "util/alloc.h"
-#include "util/mapped_file.h"
-#include "util/safe_write.h"
 
 static void usage(void) {
-    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [--samples N] [--max-len N] [--progress]\n"
-           "                        [--gen-len N] [--chat] [--threads N] [--ctx-size N]\n"
-           "Splits CALIB.txt into samples (paragraphs separated by blank lines, each cut to\n"
-           "--max-len tokens, default 1024), runs the first denoising step of each (prompt +\n"
-           "--gen-len masks, default 32) and averages I(l) = 1 - mean cos(h_in, h_out) of every\n"
-           "attention sub-layer. Default --samples 16. --ids-file FILE instead of -f takes one\n"
-           "sample of token ids per line (models without a tokenizer, benchmarks).\n"
-           "Samples are cut to the context (--ctx-size N, default the trained one; past the\n"
-           "trained context with a warning).\n");
+    printf("usage: maskkv calibrate -m MODEL -f CALIB.txt -o PROFILE.json [options]\n"
+           "Measures MaskKV's layer importance I(l) = 1 - mean cos(h_in, h_out) of every attention\n"
+           "sub-layer at the first denoising step and writes it as a profile for generate --profile.\n"
+           "  -m, --model PATH   .gguf file or HF checkpoint directory (required)\n"
+           "  -f, --file FILE    calibration text: samples are paragraphs separated by blank lines\n"
+           "  --ids-file FILE    instead of -f: one sample of token ids per line (models without a\n"
+           "                     tokenizer, benchmarks)\n"
+           "  -o, --output FILE  the profile JSON (required; written atomically)\n"
+           "  --samples N        samples used (16)\n"
+           "  --max-len N        tokens per sample, longer ones are cut (1024)\n"
+           "  --gen-len N        masks after each sample (32)\n"
+           "  --chat             wrap each sample in the chat template (off)\n"
+           "  -t, --threads N    threads (all cores)\n"
+           "  -c, --ctx-size N   cut samples to N tokens of context; past the trained context with a\n"
+           "                     warning (default: the trained context)\n"
+           "  --progress         progress on stderr even when it is not a terminal\n"
+           "example: maskkv calibrate -m models/llada-tiny-retrieval.gguf -f /usr/share/common-licenses/GPL-3 --samples 4 --max-len 256 --gen-len 8 --chat -o profile.json\n");
 }
 
 mkv_status cmd_calibrate(int argc, char **argv) {
     const char *model_path = NULL, *calib_path = NULL, *out_path = NULL;
     int samples = 16, max_len = 1024, gen_len = 32, ctx_size = 0;
+    mkv_model_params mp = mkv_model_params_default();
     bool chat = false, ids_per_line = false, force_progress = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -53,7 +56,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         else if (!strcmp(a, "--max-len")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &max_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--gen-len")) { if (!mkv_parse_int(a, v, 1, 1 << 20, &gen_len)) return MKV_ERR_USAGE; }
         else if (!strcmp(a, "--ctx-size") || !strcmp(a, "-c")) { if (!mkv_parse_int(a, v, 1, 1 << 24, &ctx_size)) return MKV_ERR_USAGE; }
-        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_apply_threads(v)) return MKV_ERR_USAGE; }
+        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_parse_threads(v, &mp.n_threads)) return MKV_ERR_USAGE; }
         else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv calibrate --help)", a);
         if (!v) return mkv_arg_missing(a);
     }
@@ -64,12 +67,10 @@ mkv_status cmd_calibrate(int argc, char **argv) {
 
     mkv_model *model = NULL;
     char *text = NULL, *chat_text = NULL;
-    int32_t *ids = NULL, *tokens = NULL, *rows = NULL;
-    mkv_profile profile = {0};
-    mkv_workspace ws = {0};
-    mkv_kv_store store = {0};
-    double *importance = NULL;
-    mkv_status st = mkv_model_load(model_path, &model);
+    int32_t *ids = NULL;
+    mkv_calibration *calibration = NULL;
+    mp.ctx_size = ctx_size;
+    mkv_status st = mkv_model_load_with(model_path, &mp, &model);
     if (st != MKV_OK) goto done;
     const mkv_hparams *hp = mkv_model_hparams(model);
     const mkv_tokenizer *tok = mkv_model_tokenizer(model);
@@ -87,16 +88,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
     }
     bool warned = false;
     if ((st = mkv_read_text_file(calib_path, (size_t)1 << 30, &text, NULL)) != MKV_OK) goto done;
-    if ((st = mkv_profile_init(&profile, model)) != MKV_OK) goto done;
-    int n_total_max = max_len + gen_len;
-    tokens = mkv_malloc((size_t)n_total_max * sizeof(int32_t), "calibration tokens");
-    rows = mkv_malloc((size_t)n_total_max * sizeof(int32_t), "calibration rows");
-    importance = mkv_malloc((size_t)hp->n_layers * sizeof(double), "layer importance");
-    if (!tokens || !rows || !importance) {
-        st = mkv_last_status();
-        goto done;
-    }
-    if ((st = mkv_workspace_init(&ws, hp, n_total_max)) != MKV_OK) goto done;
+    if ((st = mkv_calibration_create(model, &calibration)) != MKV_OK) goto done;
     int used = 0;
     mkv_progress progress;
     mkv_progress_init(&progress, force_progress, false);
@@ -111,7 +103,8 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         mkv_free(chat_text);
         chat_text = NULL;
         if (chat && !ids_per_line) {
-            if ((st = mkv_chat_render(mkv_chat_detect(model->chat_template, hp->arch), sample, NULL, &chat_text)) != MKV_OK) goto done;
+            mkv_chat_message turn = {"user", sample};
+            if ((st = mkv_chat_apply(model, &turn, 1, true, &chat_text)) != MKV_OK) goto done;
             sample = chat_text;
         }
         int n_ids = 0;
@@ -135,14 +128,7 @@ mkv_status cmd_calibrate(int argc, char **argv) {
             mkv_warn_past_context("calibrate", n, hp->n_ctx, ctx_size);
             warned = true;
         }
-        memcpy(tokens, ids, (size_t)n_ids * sizeof(int32_t));
-        for (int i = n_ids; i < n; i++) tokens[i] = hp->mask_id;
-        for (int i = 0; i < n; i++) rows[i] = i;
-        mkv_kv_store_free(&store);
-        if ((st = mkv_kv_store_init(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false)) != MKV_OK) goto done;
-        mkv_forward_observer obs = {.layer_importance = importance};
-        if ((st = mkv_forward(model, &ws, &store, tokens, rows, n, &obs, NULL, 0, NULL)) != MKV_OK) goto done;
-        mkv_profile_add_sample(&profile, importance);
+        if ((st = mkv_calibration_add(calibration, ids, n_ids, gen_len, NULL)) != MKV_OK) goto done;
         used++;
         mkv_progress_update(&progress, used, samples, "sample", used, "sample", NULL);
     }
@@ -151,20 +137,16 @@ mkv_status cmd_calibrate(int argc, char **argv) {
         st = mkv_fail(MKV_ERR_INPUT, "%s: no non-empty calibration text", calib_path);
         goto done;
     }
-    if ((st = mkv_profile_save(&profile, out_path)) != MKV_OK) goto done;
+    if ((st = mkv_calibration_save(calibration, out_path)) != MKV_OK) goto done;
     printf("calibrate: %d samples -> %s; I(l) =", used, out_path);
-    for (int l = 0; l < hp->n_layers; l++) printf(" %.4f", profile.layer_importance[l]);
+    const double *importance = mkv_calibration_importance(calibration);
+    for (int l = 0; l < hp->n_layers; l++) printf(" %.4f", importance[l]);
     printf("\n");
 done:
-    mkv_kv_store_free(&store);
-    mkv_workspace_free(&ws);
-    mkv_profile_free(&profile);
-    mkv_free(importance);
-    mkv_free(tokens);
-    mkv_free(rows);
+    mkv_calibration_free(calibration);
     mkv_free(ids);
     mkv_free(chat_text);
     mkv_free(text);
-    if (model) mkv_model_free(model);
+    mkv_model_free(model);
     return st;
 }

@@ -5,18 +5,17 @@
 
 #include "args.h"
 #include "commands.h"
-#include "tokenizer/tokenizer.h"
-#include "util/alloc.h"
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: maskkv detokenize -m PATH --ids \"ID ID ...\" [--skip-special] [--raw]\n"
-            "  -m, --model PATH   .gguf file, HF directory (its tokenizer.json) or tokenizer.json\n"
-            "  --ids LIST         token ids separated by spaces or commas\n"
-            "  --skip-special     leave special tokens out (HF skip_special_tokens=True)\n"
+            "  -m, --model PATH   .gguf file, HF directory (its tokenizer.json) or tokenizer.json (required)\n"
+            "  --ids LIST         token ids separated by spaces or commas (required)\n"
+            "  --skip-special     leave special tokens out, HF skip_special_tokens=True (off)\n"
             "  --raw              print the decoded bytes as they are; by default a sequence\n"
-            "                     that is not valid UTF-8 prints as U+FFFD, as HF decode does\n"
-            "Prints the text followed by one newline. An id out of range is an error (exit code 6).\n");
+            "                     that is not valid UTF-8 prints as U+FFFD, as HF decode does (off)\n"
+            "Prints the text followed by one newline. An id out of range is an error (exit code 6).\n"
+            "example: maskkv detokenize -m models/llada-tiny-retrieval.gguf --ids \"10 20 30\"\n");
 }
 
 mkv_status cmd_detokenize(int argc, char **argv) {

@@ -7,16 +7,15 @@
 
 #include "args.h"
 #include "commands.h"
-#include "model/model.h"
-#include "tokenizer/tokenizer.h"
-#include "util/dtype.h"
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: maskkv info -m PATH [--json] [--check-weights]\n"
-            "  -m, --model PATH   .gguf file or HF checkpoint directory\n"
-            "  --json             print one JSON object\n"
-            "  --check-weights    also scan every weight for NaN/Inf\n");
+            "Prints the architecture, shapes, tensor types, tokenizer and chat template of a model.\n"
+            "  -m, --model PATH   .gguf file or HF checkpoint directory (required)\n"
+            "  --json             print one JSON object (off: text)\n"
+            "  --check-weights    also scan every weight for NaN/Inf (off: headers only)\n"
+            "example: maskkv info -m models/llada-tiny-retrieval.gguf\n");
 }
 
 /* The shortest decimal that reads back as the same float (1e-05, not 9.99999975e-06). */
@@ -29,45 +28,30 @@ static double pretty_float(float f) {
     return strtod(buf, NULL);
 }
 
-static const char *chat_kind(const mkv_model *model) {
-    const char *t = model->chat_template;
-    if (!t) return "none";
-    switch (mkv_chat_detect(t, model->hp.arch)) {
-    case MKV_CHAT_LLADA: return "llada";
-    case MKV_CHAT_DREAM: return "dream";
-    default: return "other";
-    }
-}
-
 typedef struct {
     int count[64];
 } dtype_counts;
 
 static void count_dtypes(const mkv_model *model, dtype_counts *c) {
     memset(c, 0, sizeof *c);
-    for (int i = 0; i < model->n_tensors; i++) {
-        int t = (int)model->tensors[i].dtype;
+    for (int i = 0; i < mkv_model_n_tensors(model); i++) {
+        int t = (int)mkv_model_tensor(model, i)->dtype;
         if (t >= 0 && t < 64) c->count[t]++;
     }
 }
 
-static const char *dtype_name(int t) {
-    const mkv_dtype_traits *traits = mkv_dtype_info(t);
-    return traits ? traits->name : "?";
-}
-
 static int tokenizer_tokens(const mkv_model *model) {
-    if (!model->tokenizer) return -1;
-    return mkv_tokenizer_n_vocab(model->tokenizer);
+    const mkv_tokenizer *tok = mkv_model_tokenizer(model);
+    return tok ? mkv_tokenizer_n_vocab(tok) : -1;
 }
 
 static mkv_status print_json(const mkv_model *model) {
-    const mkv_hparams *hp = &model->hp;
+    const mkv_hparams *hp = mkv_model_hparams(model);
     cJSON *o = cJSON_CreateObject();
     if (!o) return mkv_fail(MKV_ERR_NOMEM, "info: out of memory");
-    cJSON_AddStringToObject(o, "path", model->path);
-    cJSON_AddStringToObject(o, "source", model->source == MKV_SOURCE_GGUF ? "gguf" : "hf");
-    cJSON_AddStringToObject(o, "arch", model->arch ? model->arch->name : "?");
+    cJSON_AddStringToObject(o, "path", mkv_model_path(model));
+    cJSON_AddStringToObject(o, "source", mkv_model_source(model));
+    cJSON_AddStringToObject(o, "arch", mkv_model_arch_name(model));
     cJSON_AddNumberToObject(o, "n_layers", hp->n_layers);
     cJSON_AddNumberToObject(o, "d_model", hp->d_model);
     cJSON_AddNumberToObject(o, "n_heads", hp->n_heads);
@@ -86,19 +70,19 @@ static mkv_status print_json(const mkv_model *model) {
     cJSON_AddNumberToObject(o, "eos_id", hp->eos_id);
     cJSON_AddNumberToObject(o, "eot_id", hp->eot_id);
     cJSON_AddNumberToObject(o, "pad_id", hp->pad_id);
-    cJSON_AddBoolToObject(o, "tied_embeddings", model->output == model->tok_embd);
-    cJSON_AddNumberToObject(o, "n_tensors", model->n_tensors);
+    cJSON_AddBoolToObject(o, "tied_embeddings", mkv_model_tied_embeddings(model));
+    cJSON_AddNumberToObject(o, "n_tensors", mkv_model_n_tensors(model));
     cJSON *dtypes = cJSON_AddObjectToObject(o, "dtypes");
     dtype_counts c;
     count_dtypes(model, &c);
     for (int t = 0; t < 64; t++)
-        if (c.count[t]) cJSON_AddNumberToObject(dtypes, dtype_name(t), c.count[t]);
+        if (c.count[t]) cJSON_AddNumberToObject(dtypes, mkv_dtype_name((mkv_dtype)t), c.count[t]);
     cJSON_AddNumberToObject(o, "n_params", (double)mkv_model_n_params(model));
     cJSON_AddNumberToObject(o, "n_bytes", (double)mkv_model_n_bytes(model));
     int n_tok = tokenizer_tokens(model);
     if (n_tok >= 0) cJSON_AddNumberToObject(o, "tokenizer_tokens", n_tok);
     else cJSON_AddNullToObject(o, "tokenizer_tokens");
-    cJSON_AddStringToObject(o, "chat_template", chat_kind(model));
+    cJSON_AddStringToObject(o, "chat_template", mkv_model_chat_format(model));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return mkv_fail(MKV_ERR_NOMEM, "info: out of memory");
@@ -108,10 +92,10 @@ static mkv_status print_json(const mkv_model *model) {
 }
 
 static void print_text(const mkv_model *model) {
-    const mkv_hparams *hp = &model->hp;
-    printf("model:          %s\n", model->path);
-    printf("source:         %s\n", model->source == MKV_SOURCE_GGUF ? "gguf" : "hf");
-    printf("architecture:   %s\n", model->arch ? model->arch->name : "?");
+    const mkv_hparams *hp = mkv_model_hparams(model);
+    printf("model:          %s\n", mkv_model_path(model));
+    printf("source:         %s\n", mkv_model_source(model));
+    printf("architecture:   %s\n", mkv_model_arch_name(model));
     printf("layers:         %d\n", hp->n_layers);
     printf("d_model:        %d\n", hp->d_model);
     printf("heads:          %d\n", hp->n_heads);
@@ -127,13 +111,13 @@ static void print_text(const mkv_model *model) {
     printf("shift_logits:   %s\n", hp->shift_logits ? "yes" : "no");
     printf("special ids:    mask=%d bos=%d eos=%d eot=%d pad=%d\n", hp->mask_id, hp->bos_id, hp->eos_id, hp->eot_id,
            hp->pad_id);
-    printf("tied embedding: %s\n", model->output == model->tok_embd ? "yes" : "no");
-    printf("tensors:        %d\n", model->n_tensors);
+    printf("tied embedding: %s\n", mkv_model_tied_embeddings(model) ? "yes" : "no");
+    printf("tensors:        %d\n", mkv_model_n_tensors(model));
     dtype_counts c;
     count_dtypes(model, &c);
     printf("dtypes:        ");
     for (int t = 0; t < 64; t++)
-        if (c.count[t]) printf(" %s:%d", dtype_name(t), c.count[t]);
+        if (c.count[t]) printf(" %s:%d", mkv_dtype_name((mkv_dtype)t), c.count[t]);
     printf("\n");
     int64_t n_params = mkv_model_n_params(model);
     printf("parameters:     %lld (%.2fM)\n", (long long)n_params, (double)n_params / 1e6);
@@ -141,8 +125,8 @@ static void print_text(const mkv_model *model) {
     printf("bytes:          %zu (%.2f MiB)\n", n_bytes, (double)n_bytes / (1024.0 * 1024.0));
     int n_tok = tokenizer_tokens(model);
     if (n_tok >= 0) printf("tokenizer:      %d tokens\n", n_tok);
-    else printf("tokenizer:      %s\n", model->tokenizer ? "yes" : "none");
-    printf("chat_template:  %s\n", chat_kind(model));
+    else printf("tokenizer:      %s\n", mkv_model_tokenizer(model) ? "yes" : "none");
+    printf("chat_template:  %s\n", mkv_model_chat_format(model));
 }
 
 mkv_status cmd_info(int argc, char **argv) {

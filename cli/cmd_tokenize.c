@@ -6,23 +6,21 @@
 
 #include "args.h"
 #include "commands.h"
-#include "tokenizer/tokenizer.h"
-#include "util/alloc.h"
-#include "util/mapped_file.h"
 
 #define MAX_TEXT_BYTES ((size_t)1 << 30)
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: maskkv tokenize -m PATH (-p TEXT | -f FILE) [--bos] [--no-special]\n"
-            "  -m, --model PATH   .gguf file, HF directory (its tokenizer.json) or tokenizer.json\n"
+            "  -m, --model PATH   .gguf file, HF directory (its tokenizer.json) or tokenizer.json (required)\n"
             "  -p, --prompt TEXT  the text (UTF-8)\n"
             "  -f, --file FILE    read the text from a file (all of it, bytes as they are)\n"
-            "  --bos              prepend the BOS token (unless the ids already start with it)\n"
-            "  --no-special       encode special tokens written in the text as plain text\n"
+            "  --bos              prepend the BOS token, unless the ids already start with it (off)\n"
+            "  --no-special       encode special tokens written in the text as plain text (off)\n"
             "Prints the ids as HF tokenizer.encode(text, add_special_tokens=False) does:\n"
             "special tokens in the text are recognised, no BOS is added unless --bos.\n"
-            "Invalid UTF-8 is an error (exit code 6).\n");
+            "Invalid UTF-8 is an error (exit code 6).\n"
+            "example: maskkv tokenize -m models/llada-tiny-retrieval.gguf -p \"What is the secret code of Edith?\"\n");
 }
 
 mkv_status cmd_tokenize(int argc, char **argv) {

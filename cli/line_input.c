@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/alloc.h"
 
 #define HISTORY_SIZE 500
 
@@ -100,8 +99,9 @@ static void use_utf8_locale(void) {
 }
 
 mkv_status line_input_open(bool plain, line_input **out) {
-    line_input *in = mkv_calloc(1, sizeof *in, "line input");
+    line_input *in = mkv_malloc(sizeof *in, "line input");
     if (!in) return mkv_last_status();
+    memset(in, 0, sizeof *in);
     if (!plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
         use_utf8_locale();
         in->el = el_init("maskkv", stdin, stdout, stderr);
@@ -128,8 +128,9 @@ bool line_input_interactive(const line_input *in) { return in->el != NULL; }
 
 static bool keep(line_input *in, const char *s, size_t n) {
     if (n + 1 > in->cap) {
-        char *grown = mkv_realloc(in->line, n + 1, "input line");
+        char *grown = mkv_malloc(n + 1, "input line");
         if (!grown) return false;
+        mkv_free(in->line);
         in->line = grown;
         in->cap = n + 1;
     }

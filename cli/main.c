@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util/safe_write.h"
 
 static const mkv_command commands[] = {
     {"info", cmd_info, "describe a model (.gguf file or HF directory)"},
@@ -24,7 +23,7 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`maskkv <command> --help` describes a command's options; `maskkv --version` prints the version.\n"
-                 "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --cache maskkv\n");
+                 "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --answer-prefix \"The secret code of Edith is \" --cache maskkv --budget 64 --gen-len 8 --steps 8 --block-len 8\n");
 }
 
 /* A command killed by SIGINT/SIGTERM/SIGHUP leaves no temporary output file

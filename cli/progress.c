@@ -1,22 +1,27 @@
 #include "progress.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "util/clock.h"
+double mkv_cli_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void mkv_progress_init(mkv_progress *p, bool force, bool quiet) {
     p->terminal = isatty(STDERR_FILENO);
     p->enabled = force || (p->terminal && !quiet);
     p->phase = "";
-    p->start = p->last_draw = mkv_now_seconds();
+    p->start = p->last_draw = mkv_cli_seconds();
     p->drawn = false;
 }
 
 void mkv_progress_phase(mkv_progress *p, const char *phase) {
     mkv_progress_finish(p);
     p->phase = phase;
-    p->start = mkv_now_seconds();
+    p->start = mkv_cli_seconds();
     p->last_draw = 0;
 }
 
@@ -30,7 +35,7 @@ static void format_seconds(char *buf, size_t size, double s) {
 void mkv_progress_update(mkv_progress *p, long done, long total, const char *unit, double work, const char *work_unit,
                          const char *detail) {
     if (!p->enabled) return;
-    double now = mkv_now_seconds(), elapsed = now - p->start;
+    double now = mkv_cli_seconds(), elapsed = now - p->start;
     bool last = done >= total;
     /* a terminal is redrawn up to 10 times a second, a log gets a line a second */
     if (!last && p->last_draw > 0 && now - p->last_draw < (p->terminal ? 0.1 : 1.0)) return;

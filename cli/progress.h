@@ -37,4 +37,7 @@ void mkv_progress_update(mkv_progress *p, long done, long total, const char *uni
 /* Ends the current phase's line. */
 void mkv_progress_finish(mkv_progress *p);
 
+/* Monotonic wall clock in seconds (progress rates, command timings). */
+double mkv_cli_seconds(void);
+
 #endif

@@ -1,4 +1,5 @@
-/* GGUF: header, metadata, tensor infos (mkv_gguf_open_memory), then every
+/* GGUF: the header alone (mkv_gguf_open_header), then header, metadata,
+ * tensor infos and data ranges (mkv_gguf_open_memory), then every
  * getter on every key and tensor, the GGUF tokenizer loader, and the whole
  * model loader (hyper-parameters, special ids, weight binding) on the same
  * bytes through a memfd. The input buffer is exactly the file, so
@@ -157,9 +158,18 @@ static void exercise_model(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t before = mkv_alloc_current_bytes();
+    /* the header alone (mkv_gguf_open_header: tensor infos, no data) */
+    mkv_gguf *h = NULL;
+    mkv_status header_st = mkv_gguf_open_header(data, size, "fuzz.gguf", &h);
+    fuzz_check_error(header_st);
+    FUZZ_ASSERT((header_st == MKV_OK) == (h != NULL), "header handle and status disagree");
+    for (int64_t i = 0; h && i < mkv_gguf_n_tensors(h); i++)
+        FUZZ_ASSERT(mkv_gguf_tensor(h, i)->data == NULL, "header-only tensor %lld has data", (long long)i);
+    mkv_gguf_close(h);
     mkv_gguf *g = NULL;
     mkv_status st = mkv_gguf_open_memory(data, size, "fuzz.gguf", &g);
     fuzz_check_error(st);
+    FUZZ_ASSERT(st != MKV_OK || header_st == MKV_OK, "file accepted whole but its header refused");
     if (st != MKV_OK) {
         FUZZ_ASSERT(g == NULL, "handle returned with an error");
         FUZZ_CHECK_NO_COUNTED_LEAK(before);

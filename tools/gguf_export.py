@@ -164,52 +164,14 @@ def vocab_base(hf_dir: Path, vocab_size: int):
 # export
 # --------------------------------------------------------------------------
 
-def export(hf_dir, out_path, qtype: str = "f32", pre: str | None = None) -> dict:
-    """Write OUT.gguf; returns {tensor_name: ggml type name} for reporting."""
-    hf_dir = Path(hf_dir)
-    out_path = Path(out_path)
-    tensor_qtype, ftype = QTYPES[qtype]
-    hp = json.loads((hf_dir / "config.json").read_text())
+def add_metadata(w: gguf.GGUFWriter, hf_dir: Path, hp: dict, ftype, pre: str | None = None) -> None:
+    """The key/value part of the file, after every tensor (or its info) has
+    been added to `w` (the parameter count comes from them): general.*,
+    TextModel/LLaDAModel/DreamModel.set_gguf_parameters, the vocabulary."""
     arch = detect_arch(hp)
-    model_arch = gguf.MODEL_ARCH.LLADA if arch == "llada" else gguf.MODEL_ARCH.DREAM
     block_count = _find(hp, ["n_layers", "num_hidden_layers", "n_layer", "num_layers"], optional=False)
-    tmap = gguf.get_tensor_name_map(model_arch, block_count)
-
-    w = gguf.GGUFWriter(path=None, arch=gguf.MODEL_ARCH_NAMES[model_arch])
-    written: dict[str, str] = {}
-
-    # ---- tensors (prepare_tensors) ----
     n_head = _find(hp, ["num_attention_heads", "n_heads"], optional=False)
     n_kv_head = _find(hp, ["num_key_value_heads", "n_kv_heads"])
-    for name, data in iter_hf_tensors(hf_dir):
-        if name.endswith((".attention.masked_bias", ".attention.bias", ".rotary_emb.inv_freq")):
-            continue
-        if data.dtype not in (np.float16, np.float32):
-            data = data.astype(np.float32)
-        if arch == "llada":
-            if name.endswith(("q_proj.weight", "q_proj.bias")):
-                data = permute(data, n_head, n_head)
-            if name.endswith(("k_proj.weight", "k_proj.bias")):
-                data = permute(data, n_head, n_kv_head)
-        new_name = tmap.get_name(key=name, try_suffixes=(".weight", ".bias"))
-        if new_name is None:
-            raise ValueError(f"Can not map tensor {name!r}")
-        n_dims = data.ndim
-        if n_dims <= 1 or new_name.endswith("_norm.weight"):
-            dq = gguf.GGMLQuantizationType.F32
-        elif not new_name.endswith(".weight"):
-            dq = gguf.GGMLQuantizationType.F32
-        else:
-            dq = tensor_qtype
-        try:
-            qdata = gguf.quants.quantize(np.ascontiguousarray(data), dq)
-        except gguf.QuantError as e:
-            log.info("%s: %s, falling back to F16", new_name, e)
-            dq = gguf.GGMLQuantizationType.F16
-            qdata = gguf.quants.quantize(np.ascontiguousarray(data), dq)
-        w.add_tensor(new_name, qdata, raw_dtype=dq)
-        written[new_name] = dq.name
-
     # ---- metadata (ModelBase.prepare_metadata) ----
     total_params, shared_params, expert_params, expert_count = w.get_total_parameter_count()
     meta = gguf.Metadata.load(None, hf_dir, None, total_params)
@@ -281,6 +243,55 @@ def export(hf_dir, out_path, qtype: str = "f32", pre: str | None = None) -> dict
     special.add_to_gguf(w, quiet=True)
     if arch == "llada":
         w.add_add_bos_token(True)
+
+
+def export(hf_dir, out_path, qtype: str = "f32", pre: str | None = None) -> dict:
+    """Write OUT.gguf; returns {tensor_name: ggml type name} for reporting."""
+    hf_dir = Path(hf_dir)
+    out_path = Path(out_path)
+    tensor_qtype, ftype = QTYPES[qtype]
+    hp = json.loads((hf_dir / "config.json").read_text())
+    arch = detect_arch(hp)
+    model_arch = gguf.MODEL_ARCH.LLADA if arch == "llada" else gguf.MODEL_ARCH.DREAM
+    block_count = _find(hp, ["n_layers", "num_hidden_layers", "n_layer", "num_layers"], optional=False)
+    tmap = gguf.get_tensor_name_map(model_arch, block_count)
+
+    w = gguf.GGUFWriter(path=None, arch=gguf.MODEL_ARCH_NAMES[model_arch])
+    written: dict[str, str] = {}
+
+    # ---- tensors (prepare_tensors) ----
+    n_head = _find(hp, ["num_attention_heads", "n_heads"], optional=False)
+    n_kv_head = _find(hp, ["num_key_value_heads", "n_kv_heads"])
+    for name, data in iter_hf_tensors(hf_dir):
+        if name.endswith((".attention.masked_bias", ".attention.bias", ".rotary_emb.inv_freq")):
+            continue
+        if data.dtype not in (np.float16, np.float32):
+            data = data.astype(np.float32)
+        if arch == "llada":
+            if name.endswith(("q_proj.weight", "q_proj.bias")):
+                data = permute(data, n_head, n_head)
+            if name.endswith(("k_proj.weight", "k_proj.bias")):
+                data = permute(data, n_head, n_kv_head)
+        new_name = tmap.get_name(key=name, try_suffixes=(".weight", ".bias"))
+        if new_name is None:
+            raise ValueError(f"Can not map tensor {name!r}")
+        n_dims = data.ndim
+        if n_dims <= 1 or new_name.endswith("_norm.weight"):
+            dq = gguf.GGMLQuantizationType.F32
+        elif not new_name.endswith(".weight"):
+            dq = gguf.GGMLQuantizationType.F32
+        else:
+            dq = tensor_qtype
+        try:
+            qdata = gguf.quants.quantize(np.ascontiguousarray(data), dq)
+        except gguf.QuantError as e:
+            log.info("%s: %s, falling back to F16", new_name, e)
+            dq = gguf.GGMLQuantizationType.F16
+            qdata = gguf.quants.quantize(np.ascontiguousarray(data), dq)
+        w.add_tensor(new_name, qdata, raw_dtype=dq)
+        written[new_name] = dq.name
+
+    add_metadata(w, hf_dir, hp, ftype, pre)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     w.write_header_to_file(path=out_path)

@@ -22,15 +22,7 @@
 #include "cache/kv_store.h"
 #include "model/forward.h"
 
-typedef enum { MKV_CACHE_NONE = 0, MKV_CACHE_PREFIX = 1, MKV_CACHE_DLLM = 2, MKV_CACHE_EVICT = 3 } mkv_cache_mode;
-
-typedef struct {
-    mkv_cache_mode mode;
-    int prompt_refresh;      /* Kp; 0 = only at the first step */
-    int response_refresh;    /* Kr >= 1 */
-    double transfer_ratio;   /* rho in [0, 1] */
-    mkv_evict_config evict;  /* MKV_CACHE_EVICT */
-} mkv_cache_config;
+/* mkv_cache_mode and mkv_cache_config are public (maskkv.h). */
 
 typedef struct {
     const mkv_model *model;

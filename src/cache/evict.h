@@ -17,29 +17,7 @@
 #include "cache/kv_store.h"
 #include "model/forward.h"
 
-typedef enum { MKV_SELECT_MASKVOTE, MKV_SELECT_SNAPKV, MKV_SELECT_STREAMING, MKV_SELECT_RANDOM, MKV_SELECT_FULL } mkv_selector;
-typedef enum {
-    MKV_LAYERS_UNIFORM, MKV_LAYERS_PYRAMID, MKV_LAYERS_SQUEEZE, MKV_LAYERS_BOUNDARY, MKV_LAYERS_BOUNDARY_ONLINE
-} mkv_layer_alloc;
-typedef enum { MKV_HEADS_UNIFORM, MKV_HEADS_ADAKV, MKV_HEADS_PREFERENCE } mkv_head_alloc;
-
-typedef struct {
-    mkv_selector selector;
-    mkv_layer_alloc layer_alloc;
-    mkv_head_alloc head_alloc;
-    int budget;              /* B: average kept prompt pairs per head per layer */
-    double alpha;            /* preference head allocation (Eq. 15), default 0.1 */
-    double beta;             /* boundary layer allocation, default 0.4           */
-    double pyramid_beta;     /* PyramidKV, default 20                            */
-    double adakv_safeguard;  /* AdaKV, default 0.2                               */
-    double squeeze_low_share;/* SqueezeAttention: least important group, 0.4     */
-    int window;              /* SnapKV observation window, default 32            */
-    int pool_kernel;         /* SnapKV max-pool kernel, default 7                */
-    int boundary_size;       /* layers at each end in the boundary group, 1      */
-    int sink_tokens;         /* StreamingLLM sinks, default 4                    */
-    uint64_t seed;           /* random selector                                  */
-    const double *layer_importance; /* offline profile [n_layers] or NULL         */
-} mkv_evict_config;
+/* The selector/allocation enums and mkv_evict_config are public (maskkv.h). */
 
 void mkv_evict_config_defaults(mkv_evict_config *config);
 
@@ -62,14 +40,6 @@ const int64_t *mkv_evict_kept_per_layer(const mkv_evict_policy *policy);
 const int *mkv_evict_layer_budgets(const mkv_evict_policy *policy);
 const int *mkv_evict_head_budgets(const mkv_evict_policy *policy);
 
-/* Names for the CLI and --json: "maskvote" "snapkv" "streaming" "random"
- * "full"; "uniform" "pyramid" "squeeze" "boundary" "boundary-online";
- * "uniform" "adakv" "preference". *_from_name returns false when unknown. */
-const char *mkv_selector_name(mkv_selector selector);
-const char *mkv_layer_alloc_name(mkv_layer_alloc alloc);
-const char *mkv_head_alloc_name(mkv_head_alloc alloc);
-bool mkv_selector_from_name(const char *name, mkv_selector *out);
-bool mkv_layer_alloc_from_name(const char *name, mkv_layer_alloc *out);
-bool mkv_head_alloc_from_name(const char *name, mkv_head_alloc *out);
+/* Their names (mkv_selector_name, ...) are public (maskkv.h). */
 
 #endif

@@ -235,7 +235,7 @@ static mkv_status parse(const char *path, const cJSON *root, mkv_profile *p) {
 }
 
 /* The first identity field where the profile and the model differ, or MKV_OK. */
-static mkv_status check_identity(const char *path, const mkv_profile *p, const mkv_model *model) {
+mkv_status mkv_profile_check_model(const char *path, const mkv_profile *p, const mkv_model *model) {
     const mkv_hparams *hp = &model->hp;
     const char *why = "run `maskkv calibrate` with this model";
     if (strcmp(p->arch, arch_name(hp->arch)) != 0)
@@ -264,7 +264,7 @@ mkv_status mkv_profile_parse(const char *text, size_t len, const char *name, con
     if (!root) return mkv_fail(MKV_ERR_FORMAT, "%s: not a maskkv profile (invalid JSON)", name);
     mkv_status st = parse(name, root, p);
     cJSON_Delete(root);
-    if (st == MKV_OK && model) st = check_identity(name, p, model);
+    if (st == MKV_OK && model) st = mkv_profile_check_model(name, p, model);
     if (st != MKV_OK) mkv_profile_free(p);
     return st;
 }

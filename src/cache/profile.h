@@ -55,6 +55,10 @@ mkv_status mkv_profile_save(const mkv_profile *profile, const char *path);
  * that check. Malformed files give MKV_ERR_FORMAT, another format version
  * MKV_ERR_UNSUPPORTED, a missing file MKV_ERR_IO. */
 mkv_status mkv_profile_load(const char *path, const mkv_model *model, mkv_profile *profile);
+/* The model check of mkv_profile_load alone, for a profile loaded without a
+ * model (`generate` reads the profile before the weights, which the
+ * fingerprint needs, are mapped). */
+mkv_status mkv_profile_check_model(const char *path, const mkv_profile *profile, const mkv_model *model);
 /* The same from the text of a profile (`name` in messages; fuzzing, tests). */
 mkv_status mkv_profile_parse(const char *text, size_t len, const char *name, const mkv_model *model, mkv_profile *profile);
 

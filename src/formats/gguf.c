@@ -40,6 +40,7 @@ struct mkv_gguf {
     int64_t n_tensors;
     mkv_tensor *tensors;
     mkv_tensor **tensor_sorted; /* by name, for binary search */
+    bool header_only;           /* mkv_gguf_open_header: no tensor data */
 };
 
 /* ------------------------------------------------------------ cursor */
@@ -301,8 +302,23 @@ static mkv_status parse_tensor_infos(mkv_gguf *g, cursor *c, uint64_t *offsets) 
     return MKV_OK;
 }
 
+/* Tensors sorted by name (lookup); two of one name are an error. */
+static mkv_status index_tensor_names(mkv_gguf *g, mkv_tensor **order) {
+    for (int64_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
+    qsort(order, (size_t)g->n_tensors, sizeof *order, tensor_ptr_compare);
+    g->tensor_sorted = order;
+    for (int64_t i = 1; i < g->n_tensors; i++)
+        if (strcmp(order[i - 1]->name, order[i]->name) == 0)
+            return mkv_fail(MKV_ERR_FORMAT, "%s: duplicate tensor name '%s'", g->name, order[i]->name);
+    return MKV_OK;
+}
+
 static mkv_status place_tensors(mkv_gguf *g, const uint64_t *offsets) {
     if (g->n_tensors == 0) return MKV_OK;
+    if (g->header_only) { /* data = NULL: the ranges are checked when the file is mapped */
+        mkv_tensor **order = mkv_malloc((size_t)g->n_tensors * sizeof *order, "GGUF tensor index");
+        return order ? index_tensor_names(g, order) : mkv_last_status();
+    }
     if (g->data_pos > g->size)
         return mkv_fail(MKV_ERR_FORMAT, "%s: truncated: tensor data would start at offset %zu, past the end of the file (%zu bytes)",
                         g->name, g->data_pos, g->size);
@@ -327,14 +343,7 @@ static mkv_status place_tensors(mkv_gguf *g, const uint64_t *offsets) {
             return st;
         }
     }
-    /* Reuse the buffer for the by-name index. */
-    for (int64_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
-    qsort(order, (size_t)g->n_tensors, sizeof *order, tensor_ptr_compare);
-    g->tensor_sorted = order;
-    for (int64_t i = 1; i < g->n_tensors; i++)
-        if (strcmp(order[i - 1]->name, order[i]->name) == 0)
-            return mkv_fail(MKV_ERR_FORMAT, "%s: duplicate tensor name '%s'", g->name, order[i]->name);
-    return MKV_OK;
+    return index_tensor_names(g, order); /* reuses the buffer for the by-name index */
 }
 
 static mkv_status parse(mkv_gguf *g) {
@@ -413,6 +422,16 @@ mkv_status mkv_gguf_open_memory(const void *data, size_t size, const char *name,
     if (!g) return mkv_last_status();
     g->data = data;
     g->size = data ? size : 0;
+    return open_common(g, name ? name : "<memory>", out);
+}
+
+mkv_status mkv_gguf_open_header(const void *data, size_t size, const char *name, mkv_gguf **out) {
+    *out = NULL;
+    mkv_gguf *g = mkv_calloc(1, sizeof *g, "GGUF handle");
+    if (!g) return mkv_last_status();
+    g->data = data;
+    g->size = data ? size : 0;
+    g->header_only = true;
     return open_common(g, name ? name : "<memory>", out);
 }
 

@@ -28,6 +28,12 @@ typedef struct mkv_gguf mkv_gguf;
  * `data` must outlive the handle). `name` is used in error messages. */
 mkv_status mkv_gguf_open(const char *path, mkv_gguf **out);
 mkv_status mkv_gguf_open_memory(const void *data, size_t size, const char *name, mkv_gguf **out);
+/* The header only: metadata and tensor infos from the first `size` bytes of
+ * a file, validated as mkv_gguf_open does except that the tensors are not
+ * placed: their `data` is NULL and their ranges are not checked against the
+ * file (the weights are neither mapped nor read; mkv_gguf_open checks them
+ * later). A header longer than `size` is refused as truncated. */
+mkv_status mkv_gguf_open_header(const void *data, size_t size, const char *name, mkv_gguf **out);
 void mkv_gguf_close(mkv_gguf *gguf);
 const char *mkv_gguf_name(const mkv_gguf *gguf);
 uint32_t mkv_gguf_version(const mkv_gguf *gguf);

@@ -10,6 +10,7 @@
 
 void mkv_gen_params_defaults(mkv_gen_params *p) {
     memset(p, 0, sizeof *p);
+    snprintf(p->cache_name, sizeof p->cache_name, "none");
     p->sampler = MKV_SAMPLER_AUTO;
     p->gen_len = 128;
     p->steps = 128;
@@ -81,7 +82,6 @@ typedef struct {
     int n_forbidden;
     mkv_rng rng;
     int step;
-    bool stopped; /* on_step asked to stop */
     double first_step_seconds;
     double sampling_seconds;
     mkv_forward_timing after_first_step; /* both engines' timings after step 0 */
@@ -136,15 +136,21 @@ static mkv_status step_logits(gen_state *g, int block_start, int n_cand) {
     return MKV_OK;
 }
 
-static void after_step(gen_state *g, double step_start) {
+/* Ends a step; MKV_ERR_CANCELLED when the step callback asks to stop. */
+static mkv_status after_step(gen_state *g, double step_start) {
     if (g->step == 0) {
         g->first_step_seconds = mkv_now_seconds() - step_start;
         g->after_first_step = engines_timing(g);
     }
     g->step++;
-    if (g->params->on_step &&
-        !g->params->on_step(g->params->on_step_ctx, g->step, g->params->steps, g->tokens, g->n_prompt, g->n_total))
-        g->stopped = true;
+    if (!g->params->on_step) return MKV_OK;
+    int32_t mask_id = g->model->hp.mask_id;
+    mkv_step_info info = {.step = g->step, .n_steps = g->params->steps, .gen_len = g->n_total - g->n_prompt,
+                          .answer = g->tokens + g->n_prompt, .mask_id = mask_id, .model = g->model};
+    for (int i = 0; i < info.gen_len; i++) info.n_unmasked += info.answer[i] != mask_id;
+    if (g->params->on_step(&info, g->params->on_step_ctx))
+        return mkv_fail(MKV_ERR_CANCELLED, "cancelled by the step callback after step %d", g->step);
+    return MKV_OK;
 }
 
 static int masked_in(const gen_state *g, int from, int to) {
@@ -180,21 +186,20 @@ static mkv_status run_llada(gen_state *g) {
         for (int i = 0; p->threshold > 0 || i < steps_per_block; i++) {
             double t0 = mkv_now_seconds();
             int n_cand = masked_in(g, block_start, block_end);
+            mkv_status st;
             if (n_cand == 0) {
                 if (p->threshold > 0) break;
-                after_step(g, t0);
-                if (g->stopped) return MKV_OK;
+                if ((st = after_step(g, t0)) != MKV_OK) return st;
                 continue;
             }
-            mkv_status st = step_logits(g, block_start, n_cand);
+            st = step_logits(g, block_start, n_cand);
             if (st != MKV_OK) return st;
             double t1 = mkv_now_seconds();
             mkv_llada_choose(g->logits, n_cand, V, p->temperature, p->remasking, g->forbidden, g->n_forbidden, &g->rng,
                              g->chosen_x0, g->confidence);
             commit(g, n_cand, i < steps_per_block ? schedule[i] : 1);
             g->sampling_seconds += mkv_now_seconds() - t1;
-            after_step(g, t0);
-            if (g->stopped) return MKV_OK;
+            if ((st = after_step(g, t0)) != MKV_OK) return st;
         }
     }
     return MKV_OK;
@@ -208,12 +213,12 @@ static mkv_status run_dream(gen_state *g) {
     for (int i = 0; i < p->steps; i++) {
         double t0 = mkv_now_seconds();
         int n_cand = masked_in(g, g->n_prompt, g->n_total);
+        mkv_status st;
         if (n_cand == 0) {
-            after_step(g, t0);
-            if (g->stopped) return MKV_OK;
+            if ((st = after_step(g, t0)) != MKV_OK) return st;
             continue;
         }
-        mkv_status st = step_logits(g, g->n_prompt, n_cand);
+        st = step_logits(g, g->n_prompt, n_cand);
         if (st != MKV_OK) return st;
         double t1 = mkv_now_seconds();
         mkv_dream_choose(g->logits, n_cand, V, p->temperature, p->top_p, p->top_k, p->alg, g->forbidden,
@@ -251,14 +256,13 @@ static mkv_status run_dream(gen_state *g) {
             }
         }
         g->sampling_seconds += mkv_now_seconds() - t1;
-        after_step(g, t0);
-        if (g->stopped) return MKV_OK;
+        if ((st = after_step(g, t0)) != MKV_OK) return st;
     }
     return MKV_OK;
 }
 
-mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt, const mkv_gen_params *p,
-                        mkv_gen_result *result) {
+mkv_status mkv_denoise(const mkv_model *m, const int32_t *prompt, int n_prompt, const mkv_gen_params *p,
+                        mkv_denoise_result *result) {
     memset(result, 0, sizeof *result);
     mkv_status st = mkv_gen_validate(m, p, n_prompt);
     if (st != MKV_OK) return st;
@@ -308,7 +312,6 @@ mkv_status mkv_generate(const mkv_model *m, const int32_t *prompt, int n_prompt,
     result->seconds = mkv_now_seconds() - start;
     result->first_step_seconds = g.first_step_seconds;
     result->steps_run = g.step;
-    result->stopped = g.stopped;
     result->n_prompt = n_prompt;
     result->n_total = g.n_total;
     result->kv_bytes_peak = mkv_engine_kv_peak_bytes(&g.cond) + (g.has_uncond ? mkv_engine_kv_peak_bytes(&g.uncond) : 0);
@@ -344,7 +347,7 @@ done:
     return st;
 }
 
-void mkv_gen_result_free(mkv_gen_result *r) {
+void mkv_denoise_result_free(mkv_denoise_result *r) {
     mkv_free(r->tokens);
     mkv_free(r->kv_kept_per_layer);
     memset(r, 0, sizeof *r);

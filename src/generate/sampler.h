@@ -9,13 +9,7 @@
 
 #include "generate/rng.h"
 
-typedef enum { MKV_REMASK_LOW_CONFIDENCE = 0, MKV_REMASK_RANDOM = 1 } mkv_remasking;
-typedef enum {
-    MKV_DREAM_ORIGIN = 0,
-    MKV_DREAM_MASKGIT_PLUS = 1,
-    MKV_DREAM_TOPK_MARGIN = 2,
-    MKV_DREAM_ENTROPY = 3,
-} mkv_dream_alg;
+#include "maskkv.h" /* mkv_remasking, mkv_dream_alg */
 
 /* LLaDA get_num_transfer_tokens: n_mask / steps per step, the remainder one
  * each over the first steps. */

@@ -294,7 +294,8 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
         /* 3. the policy sees the layer's complete votes (and may evict its rows) */
         if (obs && obs->after_attention) st = obs->after_attention(obs->ctx, l, store, vote_sums);
         secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
-        if (ws->on_layer) ws->on_layer(ws->on_layer_ctx, l, hp->n_layers, n_rows);
+        if (st == MKV_OK && ws->on_layer && ws->on_layer(ws->on_layer_ctx, l, hp->n_layers, n_rows))
+            st = mkv_fail(MKV_ERR_CANCELLED, "cancelled by the layer callback at layer %d", l);
     }
     mkv_free(vote_block);
     if (st != MKV_OK) return st;

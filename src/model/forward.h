@@ -24,16 +24,7 @@
  * FFN, LM head); the memory estimate (util/memory_budget.c) uses it too. */
 #define MKV_FORWARD_CHUNK_ROWS 256
 
-/* The parts of a forward pass that are timed, and their names in --json. */
-typedef enum {
-    MKV_PART_QKV,          /* "qkv": norms + Q/K/V projections + RoPE + storing K/V   */
-    MKV_PART_ATTENTION,    /* "attention": attention kernel (with Mask-Voting sums)   */
-    MKV_PART_OUT_PROJ,     /* "out_proj": Wo and the residual add                     */
-    MKV_PART_FFN,          /* "ffn": norm + gate/up/down + residual add               */
-    MKV_PART_LM_HEAD,      /* "lm_head": final norm + vocabulary projection           */
-    MKV_PART_CACHE_POLICY, /* "cache_policy": selection, eviction, refresh hooks      */
-    MKV_PART_COUNT
-} mkv_forward_part;
+/* The timed parts (mkv_forward_part) are public (maskkv.h); their names: */
 extern const char *const mkv_forward_part_names[MKV_PART_COUNT];
 
 /* Time spent in each part, accumulated over calls (seconds). */
@@ -58,7 +49,7 @@ typedef struct {
     mkv_forward_timing timing;
     /* Progress: called after every layer of every pass through this
      * workspace with the number of active rows (NULL = none). */
-    void (*on_layer)(void *ctx, int layer, int n_layers, int n_rows);
+    mkv_layer_callback on_layer; /* nonzero return: the pass fails with MKV_ERR_CANCELLED */
     void *on_layer_ctx;
 } mkv_workspace;
 

@@ -1,7 +1,11 @@
-/* Loading a .gguf file (llama.cpp's LLaDA and Dream files, or ours): the
- * file stays mapped for the model's lifetime and tensor views point into it. */
+/* Loading a .gguf file (llama.cpp's LLaDA and Dream files, or ours) in two
+ * steps: the header (hyper-parameters, tensor infos, tokenizer) read from the
+ * first bytes of the file, with no tensor data; then the weights, the whole
+ * file mapped for the model's lifetime, tensor views pointing into it. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "formats/gguf.h"
 #include "model/load_internal.h"
@@ -129,16 +133,78 @@ static mkv_status read_hparams(mkv_model *model, const gguf_reader *r) {
     return MKV_OK;
 }
 
-mkv_status mkv_load_gguf_file(mkv_model *model, const char *path) {
-    model->source = MKV_SOURCE_GGUF;
+/* Bytes read for the header: far more than a real one needs (LLaDA-8B's,
+ * with its 126k-token vocabulary, is a few MiB). A longer header is parsed
+ * from a mapping of the whole file instead; the tensor data is not read. */
+#define HEADER_READ_BYTES ((size_t)32 << 20)
+
+typedef struct {
+    void *buffer;             /* the first bytes of the file, or NULL */
+    mkv_mapped_file mapping;  /* the whole file, when the header is longer */
+} header_source;
+
+static mkv_status read_prefix(const char *path, size_t *file_size, void **out, size_t *out_len) {
+    int fd;
+    struct stat sb;
+    mkv_status st = mkv_open_regular(path, &fd, &sb);
+    if (st) return st;
+    *file_size = (size_t)sb.st_size;
+    size_t len = *file_size < HEADER_READ_BYTES ? *file_size : HEADER_READ_BYTES;
+    unsigned char *buf = len ? mkv_malloc(len, "GGUF header") : NULL;
+    if (len && !buf) {
+        close(fd);
+        return mkv_last_status();
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (got < len) {
+        mkv_free(buf);
+        return mkv_fail(MKV_ERR_IO, "%s: cannot read the GGUF header", path);
+    }
+    if (!len) return mkv_fail(MKV_ERR_FORMAT, "%s: file is empty", path);
+    *out = buf;
+    *out_len = len;
+    return MKV_OK;
+}
+
+static mkv_status open_header(const char *path, header_source *src, mkv_gguf **out) {
+    size_t file_size = 0, len = 0;
+    mkv_status st = read_prefix(path, &file_size, &src->buffer, &len);
+    if (st) return st;
+    st = mkv_gguf_open_header(src->buffer, len, path, out);
+    if (!st || len == file_size) return st;
+    mkv_free(src->buffer);
+    src->buffer = NULL;
+    if ((st = mkv_map_file(path, &src->mapping))) return st;
+    return mkv_gguf_open_header(src->mapping.data, src->mapping.size, path, out);
+}
+
+/* The whole file mapped for the model's lifetime and validated at once
+ * (tensor ranges included), as every command but `generate` loads it. */
+static mkv_status open_whole(mkv_model *model, const char *path, mkv_gguf **out) {
     model->mappings = mkv_calloc(1, sizeof *model->mappings, "model file mappings");
     if (!model->mappings) return mkv_last_status();
     mkv_status st = mkv_map_file(path, &model->mappings[0]);
     if (st) return st;
     model->n_mappings = 1;
+    return mkv_gguf_open_memory(model->mappings[0].data, model->mappings[0].size, path, out);
+}
+
+mkv_status mkv_load_gguf(mkv_model *model, const char *path, bool header_only) {
+    model->source = MKV_SOURCE_GGUF;
+    header_source src = {0};
     mkv_gguf *gguf = NULL;
-    st = mkv_gguf_open_memory(model->mappings[0].data, model->mappings[0].size, path, &gguf);
-    if (st) return st;
+    mkv_status st = header_only ? open_header(path, &src, &gguf) : open_whole(model, path, &gguf);
+    if (st) {
+        mkv_free(src.buffer);
+        mkv_unmap_file(&src.mapping);
+        return st;
+    }
 
     gguf_reader r = {gguf, path, ""};
     mkv_gguf_str arch;
@@ -188,8 +254,31 @@ mkv_status mkv_load_gguf_file(mkv_model *model, const char *path) {
         st = mkv_tokenizer_load_gguf(gguf, &model->tokenizer);
         if (st) goto done;
     }
-    if (!(st = mkv_model_align_tensor_data(model))) st = mkv_model_bind_weights(model);
+    if (!header_only && (st = mkv_model_align_tensor_data(model))) goto done;
+    st = mkv_model_bind_weights(model); /* header only: the shapes (no tensor has data yet) */
+    model->weights_loaded = !header_only && st == MKV_OK;
 done:
     mkv_gguf_close(gguf);
+    mkv_free(src.buffer);
+    mkv_unmap_file(&src.mapping);
     return st;
+}
+
+mkv_status mkv_load_gguf_weights(mkv_model *model) {
+    mkv_gguf *gguf = NULL;
+    mkv_status st = open_whole(model, model->path, &gguf);
+    if (st) return st;
+    if (mkv_gguf_n_tensors(gguf) != model->n_tensors)
+        st = mkv_fail(MKV_ERR_FORMAT, "%s: the file changed while it was loaded", model->path);
+    for (int i = 0; i < model->n_tensors && !st; i++) {
+        const mkv_tensor *t = mkv_gguf_tensor(gguf, i);
+        mkv_tensor *m = &model->tensors[i];
+        if (strcmp(t->name, m->name) || t->dtype != m->dtype || t->n_bytes != m->n_bytes ||
+            memcmp(t->ne, m->ne, sizeof t->ne))
+            st = mkv_fail(MKV_ERR_FORMAT, "%s: the file changed while it was loaded", model->path);
+        else
+            m->data = t->data;
+    }
+    mkv_gguf_close(gguf);
+    return st ? st : mkv_model_align_tensor_data(model);
 }

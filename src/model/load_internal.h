@@ -11,7 +11,10 @@
 
 /* Fill `model` (zeroed, path set) from a .gguf file / an HF checkpoint
  * directory; on failure the caller frees the partial model. */
-mkv_status mkv_load_gguf_file(mkv_model *model, const char *path);
+/* header_only: read from the first bytes of the file, no tensor data (then
+ * mkv_load_gguf_weights maps it); else the whole file mapped and checked. */
+mkv_status mkv_load_gguf(mkv_model *model, const char *path, bool header_only);
+mkv_status mkv_load_gguf_weights(mkv_model *model);
 mkv_status mkv_load_hf_dir(mkv_model *model, const char *dir);
 
 /* Copies the data of any tensor that is not aligned to its element type

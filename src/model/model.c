@@ -15,8 +15,14 @@
 
 /* ------------------------------------------------------------ load / free */
 
-mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
+static mkv_status load(const char *path, const mkv_model_params *params, bool header_only, mkv_model **out_model) {
     *out_model = NULL;
+    mkv_model_params p = params ? *params : mkv_model_params_default();
+    if (p.n_threads < 0 || p.n_threads > 1024)
+        return mkv_fail(MKV_ERR_USAGE, "--threads: %d is out of range [1, 1024]", p.n_threads);
+    if (p.ctx_size < 0 || p.ctx_size > (1 << 24))
+        return mkv_fail(MKV_ERR_USAGE, "--ctx-size: %d is out of range [1, %d]", p.ctx_size, 1 << 24);
+    if (p.max_memory > 0) mkv_alloc_set_limit(p.max_memory);
     struct stat sb;
     if (!path || !path[0]) return mkv_fail(MKV_ERR_IO, "no model path given");
     if (stat(path, &sb) != 0) return mkv_fail(MKV_ERR_IO, "%s: cannot open: no such file or directory", path);
@@ -24,12 +30,46 @@ mkv_status mkv_model_load(const char *path, mkv_model **out_model) {
     mkv_model *model = mkv_calloc(1, sizeof *model, "model");
     if (!model) return mkv_last_status();
     snprintf(model->path, sizeof model->path, "%s", path);
-    mkv_status st = S_ISDIR(sb.st_mode) ? mkv_load_hf_dir(model, path) : mkv_load_gguf_file(model, path);
+    model->params = p;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--;
+    snprintf(model->default_profile, sizeof model->default_profile, "%.*s.profile.json", (int)len, path);
+    mkv_status st;
+    if (S_ISDIR(sb.st_mode)) {
+        st = mkv_load_hf_dir(model, path);
+        model->weights_loaded = true;
+    } else {
+        st = mkv_load_gguf(model, path, header_only);
+    }
     if (st) {
         mkv_model_free(model);
         return st;
     }
     *out_model = model;
+    return MKV_OK;
+}
+
+mkv_status mkv_model_load(const char *path, mkv_model **out_model) { return load(path, NULL, false, out_model); }
+
+mkv_status mkv_model_load_with(const char *path, const mkv_model_params *params, mkv_model **out_model) {
+    return load(path, params, false, out_model);
+}
+
+mkv_status mkv_model_load_header(const char *path, const mkv_model_params *params, mkv_model **out_model) {
+    return load(path, params, true, out_model);
+}
+
+mkv_status mkv_model_load_weights(mkv_model *model) {
+    if (model->weights_loaded) return MKV_OK;
+    mkv_status st = mkv_load_gguf_weights(model);
+    model->weights_loaded = st == MKV_OK;
+    return st;
+}
+
+mkv_status mkv_model_require_weights(const mkv_model *model) {
+    if (!model) return mkv_fail(MKV_ERR_USAGE, "no model given");
+    if (!model->weights_loaded)
+        return mkv_fail(MKV_ERR_USAGE, "%s: the weights are not loaded (mkv_model_load_weights)", model->path);
     return MKV_OK;
 }
 
@@ -49,15 +89,6 @@ void mkv_model_free(mkv_model *model) {
 
 const mkv_hparams *mkv_model_hparams(const mkv_model *model) { return &model->hp; }
 const mkv_tokenizer *mkv_model_tokenizer(const mkv_model *model) { return model->tokenizer; }
-
-static const char *special_text(const mkv_model *model, int32_t id) {
-    return model->tokenizer && id >= 0 ? mkv_tokenizer_token_text(model->tokenizer, id) : NULL;
-}
-
-mkv_chat_template mkv_model_chat_template(const mkv_model *model, const char *override_source) {
-    return (mkv_chat_template){override_source ? override_source : model->chat_template, model->hp.arch,
-                               special_text(model, model->hp.bos_id), special_text(model, model->hp.eos_id)};
-}
 
 /* ------------------------------------------------------------ accessors */
 

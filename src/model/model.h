@@ -6,10 +6,9 @@
 
 #include "maskkv.h"
 #include "model/arch.h"
-#include "tokenizer/chat.h"
 #include "util/mapped_file.h"
 
-typedef enum { MKV_SOURCE_GGUF = 0, MKV_SOURCE_HF_DIR = 1 } mkv_model_source;
+typedef enum { MKV_SOURCE_GGUF = 0, MKV_SOURCE_HF_DIR = 1 } mkv_source_kind;
 
 typedef struct {
     const mkv_tensor *attn_norm;        /* [d_model]                       */
@@ -24,7 +23,7 @@ typedef struct {
 struct mkv_model {
     mkv_hparams hp;
     const mkv_arch_desc *arch;
-    mkv_model_source source;
+    mkv_source_kind source;
     char path[1024];
 
     mkv_tensor *tensors;                /* every tensor of the file(s), GGUF names */
@@ -42,33 +41,30 @@ struct mkv_model {
     int n_mappings;
     void **owned_buffers;               /* e.g. converted/permuted copies  */
     int n_owned_buffers;
+
+    mkv_model_params params;            /* as loaded (mkv_model_load_with)  */
+    char default_profile[1040];         /* MODEL.profile.json                */
+    bool weights_loaded;                /* false after mkv_model_load_header of a .gguf */
 };
+
+/* MKV_OK when the weights are mapped; else MKV_ERR_USAGE naming
+ * mkv_model_load_weights (a model from mkv_model_load_header). */
+mkv_status mkv_model_require_weights(const mkv_model *model);
 
 /* Sorts the tensor names for lookup (once the list is complete); two
  * tensors of one name are an error (MKV_ERR_FORMAT). */
 mkv_status mkv_model_index_tensors(mkv_model *model);
-/* Looks a tensor up by its GGUF name ("blk.3.attn_q.weight"); NULL if absent.
- * O(log n) once indexed (linear before). */
-const mkv_tensor *mkv_model_find_tensor(const mkv_model *model, const char *name);
-
-/* Total parameter count and bytes of tensor data. */
-int64_t mkv_model_n_params(const mkv_model *model);
-size_t mkv_model_n_bytes(const mkv_model *model);
-/* Bytes of weights now in memory: resident pages of the mapped files plus
- * tensors held in owned (converted) buffers. */
-size_t mkv_model_resident_bytes(const mkv_model *model);
-
 /* Validates every weight's shape against the hyper-parameters and fills
  * tok_embd/output/layers; called by both loaders. */
 mkv_status mkv_model_bind_weights(mkv_model *model);
 
-/* The model's chat template (tokenizer.chat_template / tokenizer_config.json
- * chat_template, else the built-in one of its architecture) with its BOS/EOS
- * token texts; `override_source` (non-NULL) replaces the Jinja source. The
- * strings belong to the model (and to override_source). */
-mkv_chat_template mkv_model_chat_template(const mkv_model *model, const char *override_source);
+/* The public accessors (mkv_model_find_tensor, mkv_model_n_params,
+ * mkv_model_n_bytes, mkv_model_resident_bytes, mkv_model_check_weights, ...)
+ * are declared in maskkv.h. */
 
-/* Scans every weight for NaN/Inf (`--check-weights`). */
-mkv_status mkv_model_check_weights(const mkv_model *model);
+/* Applies the model's n_threads to the calling thread's OpenMP team size
+ * (an OpenMP setting of each thread); every public entry that computes
+ * calls it first. */
+void mkv_model_apply_threads(const mkv_model *model);
 
 #endif

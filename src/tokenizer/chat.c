@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tokenizer/chat.h"
 #include "tokenizer/jinja.h"
 #include "tokenizer/tokenizer_internal.h"
 #include "util/alloc.h"
@@ -123,11 +124,11 @@ mkv_status mkv_chat_render(mkv_chat_kind kind, const char *user_text, const char
     return render_builtin(kind, turns, n, true, out_text);
 }
 
-mkv_status mkv_chat_apply_template(const mkv_chat_template *tmpl, const mkv_chat_message *messages, int n_messages,
-                                   bool add_generation_prompt, char **out_text, char *note, size_t note_size) {
+mkv_status mkv_chat_render_template(const mkv_chat_template *tmpl, const mkv_chat_message *messages, int n_messages,
+                                    bool add_generation_prompt, char **out_text, char *note, size_t note_size) {
     *out_text = NULL;
     if (note && note_size) note[0] = '\0';
-    if (n_messages < 0) return mkv_fail(MKV_ERR_INPUT, "chat: negative message count");
+    if (n_messages < 0 || (n_messages > 0 && !messages)) return mkv_fail(MKV_ERR_INPUT, "chat: no messages");
     for (int i = 0; i < n_messages; i++)
         if (!messages[i].role || !messages[i].content) return mkv_fail(MKV_ERR_INPUT, "chat: message %d has no role or content", i + 1);
     mkv_chat_kind kind = mkv_chat_detect(tmpl->source, tmpl->arch);

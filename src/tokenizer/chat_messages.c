@@ -1,4 +1,4 @@
-/* Conversations (chat.h): owned OpenAI-style messages, the JSON reader of
+/* Conversations (maskkv.h): owned OpenAI-style messages, the JSON reader of
  * `generate --messages`, documents before a user turn, template files. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -18,6 +18,9 @@ static char *copy_text(const char *s) {
 
 mkv_status mkv_chat_add(mkv_chat_conversation *c, const char *role, const char *content) {
     size_t bad;
+    if (!role || !content) return mkv_fail(MKV_ERR_INPUT, "message %d has no role or no content", c->n + 1);
+    if (!mkv_utf8_validate(role, strlen(role), &bad))
+        return mkv_fail(MKV_ERR_INPUT, "message %d: role is not valid UTF-8 (byte %zu)", c->n + 1, bad);
     if (!mkv_utf8_validate(content, strlen(content), &bad))
         return mkv_fail(MKV_ERR_INPUT, "message %d: content is not valid UTF-8 (byte %zu)", c->n + 1, bad);
     if (c->n >= MKV_CHAT_MAX_MESSAGES) return mkv_fail(MKV_ERR_INPUT, "more than %d messages", MKV_CHAT_MAX_MESSAGES);
@@ -45,11 +48,20 @@ void mkv_chat_truncate(mkv_chat_conversation *c, int keep) {
     }
 }
 
-void mkv_chat_free(mkv_chat_conversation *c) {
+mkv_status mkv_chat_conversation_create(mkv_chat_conversation **out) {
+    *out = mkv_calloc(1, sizeof **out, "chat conversation");
+    return *out ? MKV_OK : mkv_last_status();
+}
+
+void mkv_chat_conversation_free(mkv_chat_conversation *c) {
+    if (!c) return;
     mkv_chat_truncate(c, 0);
     mkv_free(c->messages);
-    *c = (mkv_chat_conversation){0};
+    mkv_free(c);
 }
+
+int mkv_chat_n_messages(const mkv_chat_conversation *c) { return c->n; }
+const mkv_chat_message *mkv_chat_messages(const mkv_chat_conversation *c) { return c->messages; }
 
 /* One message object: a known role and string content. */
 static mkv_status add_message(mkv_chat_conversation *c, const cJSON *m, int index, const char *name) {
@@ -110,12 +122,18 @@ mkv_status mkv_chat_load_json(mkv_chat_conversation *c, const char *path) {
     return st;
 }
 
-mkv_status mkv_chat_with_document(const char *document, const char *text, char **out) {
-    size_t nd = strlen(document), nt = strlen(text);
-    if (!(*out = mkv_malloc(nd + nt + 3, "prompt with document"))) return mkv_last_status();
-    memcpy(*out, document, nd);
-    memcpy(*out + nd, "\n\n", 2);
-    memcpy(*out + nd + 2, text, nt + 1);
+mkv_status mkv_chat_prepend_document(mkv_chat_conversation *c, int index, const char *document) {
+    if (index < 0 || index >= c->n) return mkv_fail(MKV_ERR_INPUT, "chat: no message %d to put the document before", index + 1);
+    size_t bad, nd = strlen(document), nt = strlen(c->messages[index].content);
+    if (!mkv_utf8_validate(document, nd, &bad))
+        return mkv_fail(MKV_ERR_INPUT, "the document is not valid UTF-8 (byte %zu)", bad);
+    char *joined = mkv_malloc(nd + nt + 3, "message with document");
+    if (!joined) return mkv_last_status();
+    memcpy(joined, document, nd);
+    memcpy(joined + nd, "\n\n", 2);
+    memcpy(joined + nd + 2, c->messages[index].content, nt + 1);
+    mkv_free((char *)c->messages[index].content);
+    c->messages[index].content = joined;
     return MKV_OK;
 }
 

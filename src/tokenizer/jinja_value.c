@@ -4,6 +4,7 @@
  * (transformers' version: ensure_ascii=False, separators ", " and ": "). */
 #include <inttypes.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <wctype.h>
@@ -485,10 +486,15 @@ static bool multi_char_case(uint32_t cp, bool upper) {
            (cp >= 0x1E96 && cp <= 0x1E9A) || (cp >= 0x1F50 && cp <= 0x1FFF) || (cp >= 0xFB00 && cp <= 0xFB17);
 }
 
+/* The C.UTF-8 locale of the case mappings, made once for every thread
+ * ((locale_t)0 when the C library has none). */
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+static void make_utf8_locale(void) { utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
 /* str.upper() / str.lower(): Unicode simple case mapping (the C library's
  * towupper/towlower in C.UTF-8). */
 static mkv_status change_case(jinja_arena *arena, const jv *v, bool upper, size_t offset, jv *out) {
-    static locale_t utf8;
     char *s = jinja_alloc(arena, v->n * 3 + 4); /* a mapped code point grows to at most 3 bytes more than 1 */
     if (!s) return mkv_last_status();
     size_t n = 0;
@@ -502,7 +508,8 @@ static mkv_status change_case(jinja_arena *arena, const jv *v, bool upper, size_
         int len = mkv_utf8_sequence_length(u + i, v->n - i);
         if (len <= 0) return mkv_fail(MKV_ERR_INPUT, "template: %s of invalid UTF-8 at offset %zu", upper ? "upper" : "lower", offset);
         uint32_t cp = mkv_utf8_decode(u + i, len);
-        if (!utf8) utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+        pthread_once(&utf8_locale_once, make_utf8_locale);
+        locale_t utf8 = utf8_locale;
         if (!utf8 || multi_char_case(cp, upper))
             return mkv_fail(MKV_ERR_UNSUPPORTED, "template: %s of U+%04X at offset %zu", upper ? "upper" : "lower", cp, offset);
         uint32_t mapped = (uint32_t)(upper ? towupper_l((wint_t)cp, utf8) : towlower_l((wint_t)cp, utf8));

@@ -14,11 +14,7 @@
 
 #include "formats/gguf.h"
 #include "maskkv.h"
-#include "tokenizer/chat.h"
 
-/* Loads from a path: a .gguf file (tokenizer.ggml.*), an HF directory
- * (mkv_tokenizer_load_dir) or a tokenizer.json file. */
-mkv_status mkv_tokenizer_load(const char *path, mkv_tokenizer **out);
 /* The tokenizer of an HF directory: DIR/tokenizer.json, else the slow
  * tokenizer's vocab.json + merges.txt (+ added_tokens.json,
  * tokenizer_config.json). *source is "tokenizer.json", "vocab.json" or NULL
@@ -32,72 +28,22 @@ mkv_status mkv_tokenizer_load_vocab_merges(const char *dir, mkv_tokenizer **out)
 mkv_status mkv_tokenizer_load_json(const char *path, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_json_text(const char *json, size_t len, const char *name, mkv_tokenizer **out);
 mkv_status mkv_tokenizer_load_gguf(const mkv_gguf *gguf, mkv_tokenizer **out);
-void mkv_tokenizer_free(mkv_tokenizer *tok);
 
-int mkv_tokenizer_n_vocab(const mkv_tokenizer *tok);
-/* Id of a token string (vocab or added token), -1 if absent. */
-int32_t mkv_tokenizer_find(const mkv_tokenizer *tok, const char *token);
-
-/* Encodes UTF-8 text exactly as HF `tokenizer.encode(text,
- * add_special_tokens=False).ids`. Added tokens are matched before BPE; special
- * ones only when `parse_special` (false = HF's encode_special_tokens=True:
- * their text is encoded as ordinary text). Invalid UTF-8 is an MKV_ERR_INPUT
- * error (see MKV_TOKENIZE_LOSSY_UTF8). *out_ids is mkv_malloc'd (mkv_free),
- * also when *out_n is 0. */
-mkv_status mkv_tokenize(const mkv_tokenizer *tok, const char *text, size_t len, bool parse_special,
-                        int32_t **out_ids, int *out_n);
-
-enum {
-    MKV_TOKENIZE_PARSE_SPECIAL = 1u << 0, /* match special added tokens in the text (HF default)        */
-    MKV_TOKENIZE_ADD_SPECIAL = 1u << 1,   /* add the post-processor's tokens: HF add_special_tokens=True
-                                             (tokenizer.json) or BOS/EOS per add_bos/add_eos (GGUF)     */
-    MKV_TOKENIZE_LOSSY_UTF8 = 1u << 2,    /* invalid UTF-8 -> U+FFFD as Python's errors="replace",
-                                             instead of an MKV_ERR_INPUT error                          */
-    MKV_TOKENIZE_ADD_BOS = 1u << 3,       /* prepend the BOS token (MKV_ERR_UNSUPPORTED when there is
-                                             none), unless the ids already start with it              */
-};
-mkv_status mkv_tokenize_ex(const mkv_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **out_ids,
-                           int *out_n);
-
-/* Decodes ids back to bytes with the tokenizer's decoder (byte-level: the
- * exact bytes, which may end inside a UTF-8 sequence). NUL-terminated,
- * mkv_free. Ids out of range (< 0 or >= n_vocab) are an MKV_ERR_INPUT error;
- * ids without a token (holes, GGUF "unused") decode to nothing, as in HF. */
-mkv_status mkv_detokenize(const mkv_tokenizer *tok, const int32_t *ids, int n, char **out_text, size_t *out_len);
-
-enum {
-    MKV_DETOKENIZE_SKIP_SPECIAL = 1u << 0, /* drop special tokens (HF skip_special_tokens=True)       */
-    MKV_DETOKENIZE_LOSSY_UTF8 = 1u << 1,   /* invalid UTF-8 -> U+FFFD: exactly HF `decode` (a str) */
-};
-mkv_status mkv_detokenize_ex(const mkv_tokenizer *tok, const int32_t *ids, int n, unsigned flags, char **out_text,
-                             size_t *out_len);
-
-/* Whether the tokenizer has a token for `id` (false for ids < 0 or beyond
- * the tokenizer, holes of tokenizer.json, GGUF "[PAD<id>]" UNUSED entries). */
-bool mkv_tokenizer_has_token(const mkv_tokenizer *tok, int32_t id);
-/* Decodes model output (decode_output.c): ids without a token decode to
- * nothing, as HF's fast tokenizer decodes them, never an error (*n_unknown
- * counts them, may be NULL); the text is always valid UTF-8, repaired as HF
- * `decode` does (MKV_DETOKENIZE_LOSSY_UTF8 implied). It may contain NUL
- * bytes (a token of byte 0): use *out_len. */
-mkv_status mkv_detokenize_output(const mkv_tokenizer *tok, const int32_t *ids, int n, unsigned flags, char **out_text,
-                                 size_t *out_len, int *n_unknown);
-/* A partly unmasked answer for display: each run of committed ids decoded as
- * mkv_detokenize_output does, each mask_id as mask_text (e.g. "_"). */
-mkv_status mkv_detokenize_partial(const mkv_tokenizer *tok, const int32_t *ids, int n, int32_t mask_id,
-                                  const char *mask_text, char **out_text, size_t *out_len);
+/* mkv_tokenizer_load (a .gguf file, an HF directory via
+ * mkv_tokenizer_load_dir, or a tokenizer.json), mkv_tokenizer_free,
+ * mkv_tokenizer_n_vocab, mkv_tokenizer_find, mkv_tokenize[_ex],
+ * mkv_detokenize[_ex], mkv_detokenize_output, mkv_tokenizer_has_token,
+ * mkv_tokenizer_bos_id/eos_id/is_special/token_text and their flags are
+ * public (maskkv.h). */
 
 /* Special tokens. BOS comes from GGUF tokenizer.ggml.bos_token_id or the
  * tokenizer.json post-processor (else a well-known BOS name among the special
  * added tokens); add_bos is GGUF add_bos_token or whether the post-processor
  * prepends it. -1 / false when unknown. */
-int32_t mkv_tokenizer_bos_id(const mkv_tokenizer *tok);
-int32_t mkv_tokenizer_eos_id(const mkv_tokenizer *tok);
 bool mkv_tokenizer_add_bos(const mkv_tokenizer *tok);
 /* Overrides from model metadata (config.json / tokenizer_config.json); an id
  * < 0 leaves the current value. */
 mkv_status mkv_tokenizer_set_special(mkv_tokenizer *tok, int32_t bos_id, int32_t eos_id, int add_bos);
-bool mkv_tokenizer_is_special(const mkv_tokenizer *tok, int32_t id);
 
 /* Vocabulary access (GGUF export, `info`). Token text is the byte-level
  * unicode form stored in tokenizer.json / tokenizer.ggml.tokens (added tokens:
@@ -105,7 +51,6 @@ bool mkv_tokenizer_is_special(const mkv_tokenizer *tok, int32_t id);
  * (special added), 4 user-defined (non-special added), 5 unused. An id below
  * n_vocab that has no token (a hole in tokenizer.json) reads as "[PAD<id>]"
  * of type 5, as llama.cpp's converter writes it; ids >= n_vocab give NULL / 0. */
-const char *mkv_tokenizer_token_text(const mkv_tokenizer *tok, int32_t id);
 int mkv_tokenizer_token_type(const mkv_tokenizer *tok, int32_t id);
 int mkv_tokenizer_n_merges(const mkv_tokenizer *tok);
 /* Merge i (by rank) as "left right", the GGUF tokenizer.ggml.merges form. */

@@ -14,21 +14,13 @@
 
 #include "maskkv.h"
 
-void *mkv_malloc(size_t bytes, const char *what);
+/* mkv_malloc, mkv_free, the counters (mkv_alloc_current_bytes,
+ * mkv_alloc_peak_bytes), the limit (mkv_alloc_set_limit, mkv_alloc_limit)
+ * and mkv_peak_rss_bytes are public (maskkv.h). */
 void *mkv_calloc(size_t count, size_t size, const char *what);
 void *mkv_realloc(void *ptr, size_t bytes, const char *what);
-void mkv_free(void *ptr);
-
-size_t mkv_alloc_current_bytes(void);
-size_t mkv_alloc_peak_bytes(void);
 void mkv_alloc_reset_peak(void);
-/* 0 = unlimited. */
-void mkv_alloc_set_limit(size_t max_bytes);
-size_t mkv_alloc_limit(void);
 /* Test hook: the n-th allocation from now fails (n >= 1); 0 disables. */
 void mkv_alloc_fail_after(long n);
-
-/* Peak resident set size of the process, in bytes (from getrusage). */
-size_t mkv_peak_rss_bytes(void);
 
 #endif

@@ -73,9 +73,10 @@ const mkv_dtype_traits *mkv_dtype_info(int type_id);
 /* ggml's name of any type id, supported or not ("iq2_xxs"); NULL for an id
  * that no ggml version has used. */
 const char *mkv_ggml_type_name(int type_id);
-/* Case-insensitive ("q4_k" finds q4_K). */
-bool mkv_dtype_from_name(const char *name, mkv_dtype *out);
 /* Bytes of a row of n elements; 0 when n is not a multiple of the block size. */
 size_t mkv_dtype_row_bytes(mkv_dtype type, int64_t n);
+
+/* mkv_dtype_name, mkv_dtype_from_name (case-insensitive) and
+ * mkv_dtype_can_write are public (maskkv.h). */
 
 #endif

@@ -20,7 +20,6 @@ void mkv_unmap_file(mkv_mapped_file *file);
 /* Bytes of the mapping now resident in memory (mincore); 0 if unknown. */
 size_t mkv_mapped_resident_bytes(const mkv_mapped_file *file);
 
-/* Reads a whole (small) file into a NUL-terminated malloc'd buffer. */
-mkv_status mkv_read_text_file(const char *path, size_t max_bytes, char **out_text, size_t *out_len);
+/* mkv_read_text_file is public (maskkv.h). */
 
 #endif

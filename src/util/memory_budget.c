@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "model/model.h"
 #include "util/alloc.h"
 
 size_t mkv_physical_memory_bytes(void) {
@@ -28,19 +29,27 @@ mkv_status mkv_memory_check_bounds(const char *what, mkv_memory_estimate e, size
     double need = e.kv_bytes + e.other_bytes;
     const char *bound_name = NULL;
     double bound = 0;
+    bool with_weights = false;
     if (limit && (double)already + need > (double)limit) bound_name = "the --max-memory limit of", bound = (double)limit;
-    else if (physical && (double)already + need > (double)physical)
+    else if (physical && (double)already + need + e.weights_bytes > (double)physical) {
         bound_name = "the physical memory of this machine,", bound = (double)physical;
+        with_weights = e.weights_bytes > 0;
+    }
     if (!bound_name) return MKV_OK;
-    char total[32], kv[32], other[32], b[32], held[48] = "";
+    char total[32], kv[32], other[32], b[32], held[48] = "", weights[48] = "";
     if (already) {
         char a[32];
         snprintf(held, sizeof held, " on top of %s held", mkv_format_bytes((double)already, a, sizeof a));
     }
-    return mkv_fail(MKV_ERR_NOMEM, "%s needs about %s (KV cache %s, activations and logits %s)%s, more than %s %s",
-                    what, mkv_format_bytes(need, total, sizeof total), mkv_format_bytes(e.kv_bytes, kv, sizeof kv),
-                    mkv_format_bytes(e.other_bytes, other, sizeof other), held, bound_name,
-                    mkv_format_bytes(bound, b, sizeof b));
+    if (with_weights) {
+        char w[32];
+        snprintf(weights, sizeof weights, "weights %s, ", mkv_format_bytes(e.weights_bytes, w, sizeof w));
+        need += e.weights_bytes;
+    }
+    return mkv_fail(MKV_ERR_NOMEM, "%s needs about %s (%sKV cache %s, activations and logits %s)%s, more than %s %s",
+                    what, mkv_format_bytes(need, total, sizeof total), weights,
+                    mkv_format_bytes(e.kv_bytes, kv, sizeof kv), mkv_format_bytes(e.other_bytes, other, sizeof other),
+                    held, bound_name, mkv_format_bytes(bound, b, sizeof b));
 }
 
 /* Layer allocations whose budgets are known before the selection pass: the
@@ -65,7 +74,7 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
     double dyn = N - fixed;
     double f = sizeof(float);
 
-    /* mkv_generate: sequence, candidates, chosen, picked (4 bytes each), confidence (8), logits */
+    /* mkv_denoise: sequence, candidates, chosen, picked (4 bytes each), confidence (8), logits */
     double other = sequences * (N * 24 + G * V * f);
     /* engine workspace (forward.c workspace_floats: the residual stream, then
      * chunks of xn, proj, q, att, k, v, FFN gate/up) and the LM head input */
@@ -89,7 +98,7 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
         if (evicts_layer_by_layer(&p->cache.evict))
             kv = L * (kept + dyn) * row_bytes + fixed * row_bytes; /* + one layer's full prompt K/V */
     }
-    return (mkv_memory_estimate){kv, other};
+    return (mkv_memory_estimate){kv, other, (double)mkv_model_n_bytes(m)};
 }
 
 mkv_status mkv_gen_check_memory(const mkv_model *m, const mkv_gen_params *p, int n_prompt) {

@@ -34,11 +34,6 @@ typedef struct {
     int slot;     /* index in the table of open temporary files, -1 if none */
 } mkv_safe_file;
 
-/* Refuses `target` (MKV_ERR_USAGE, naming both paths) when it exists and is
- * not a regular file, or is the same file as one of `inputs` (files or
- * directories; NULL entries are skipped). */
-mkv_status mkv_output_check(const char *target, const char *const *inputs, int n_inputs);
-
 /* Creates the temporary file beside `target` (with the target's permission
  * bits when it exists). Also refuses a non-regular target. */
 mkv_status mkv_safe_open(mkv_safe_file *f, const char *target);
@@ -48,10 +43,7 @@ mkv_status mkv_safe_commit(mkv_safe_file *f);
 /* Closes and removes the temporary file (no-op when there is none). */
 void mkv_safe_abort(mkv_safe_file *f);
 
-/* The whole of `data` as the new content of `target` (open + write + commit). */
-mkv_status mkv_safe_write_all(const char *target, const void *data, size_t n_bytes);
-
-/* Unlinks every temporary file still open; async-signal-safe. */
-void mkv_safe_remove_temps_signal_safe(void);
+/* mkv_output_check, mkv_safe_write_all and mkv_safe_remove_temps_signal_safe
+ * are public (maskkv.h). */
 
 #endif

@@ -91,12 +91,12 @@ static void sweep_generation(const char *model_path, mkv_cache_mode mode, mkv_la
     for (n = 1; n < SWEEP_MAX; n++) {
         mkv_clear_error();
         mkv_alloc_fail_after(n);
-        mkv_gen_result r;
-        mkv_status st = mkv_generate(model, prompt, 12, &p, &r);
+        mkv_denoise_result r;
+        mkv_status st = mkv_denoise(model, prompt, 12, &p, &r);
         mkv_alloc_fail_after(0);
         bool injected = strstr(mkv_last_error(), "injected") != NULL;
         if (st == MKV_OK) {
-            mkv_gen_result_free(&r);
+            mkv_denoise_result_free(&r);
             CHECK_EQ_INT(mkv_alloc_current_bytes(), base);
             if (!injected) break;
             continue;
@@ -137,7 +137,7 @@ TEST(badinput_oom_every_allocation_of_generation_maskkv_online) {
 /* ------------------------------------------------------------ memory budget */
 
 TEST(badinput_memory_check_bounds) {
-    mkv_memory_estimate e = {3.0 * (1 << 30), 1.0 * (1 << 30)};
+    mkv_memory_estimate e = {3.0 * (1 << 30), 1.0 * (1 << 30), 0};
     CHECK(mkv_memory_check_bounds("x", e, 0, 0, 0) == MKV_OK);
     CHECK(mkv_memory_check_bounds("x", e, 0, (size_t)5 << 30, (size_t)8 << 30) == MKV_OK);
     mkv_status st = mkv_memory_check_bounds("this generation", e, 0, (size_t)2 << 30, (size_t)8 << 30);
@@ -152,6 +152,14 @@ TEST(badinput_memory_check_bounds) {
     /* what is already held counts against the limit */
     CHECK_EQ_INT(mkv_memory_check_bounds("x", e, (size_t)2 << 30, (size_t)5 << 30, 0), MKV_ERR_NOMEM);
     CHECK(strstr(mkv_last_error(), "on top of 2.0 GiB held"));
+    /* the mapped weights count against the machine, not against --max-memory (the allocator's bound) */
+    mkv_memory_estimate w = {1.0 * (1 << 30), 1.0 * (1 << 30), 3.0 * (1 << 30)};
+    CHECK(mkv_memory_check_bounds("x", w, 0, (size_t)3 << 30, (size_t)6 << 30) == MKV_OK);
+    st = mkv_memory_check_bounds("this generation", w, 0, (size_t)3 << 30, (size_t)4 << 30);
+    CHECK_EQ_INT(st, MKV_ERR_NOMEM);
+    CHECK_MSG(strstr(mkv_last_error(), "needs about 5.0 GiB (weights 3.0 GiB, KV cache 1.0 GiB") &&
+                  strstr(mkv_last_error(), "more than the physical memory of this machine, 4.0 GiB"),
+              "message: %s", mkv_last_error());
     char buf[32];
     CHECK(!strcmp(mkv_format_bytes(512, buf, sizeof buf), "512 bytes"));
     CHECK(!strcmp(mkv_format_bytes(1536, buf, sizeof buf), "1.5 KiB"));
@@ -159,7 +167,7 @@ TEST(badinput_memory_check_bounds) {
 }
 
 TEST(badinput_memory_estimate_refuses_an_8b_model_at_a_million_tokens) {
-    /* LLaDA-8B's shape; the weights are not needed for the estimate */
+    /* LLaDA-8B's shape; no tensors: the estimate needs the header only */
     mkv_model m;
     memset(&m, 0, sizeof m);
     m.hp = (mkv_hparams){.arch = MKV_ARCH_LLADA, .n_layers = 32, .d_model = 4096, .n_heads = 32, .n_kv_heads = 32,
@@ -187,7 +195,7 @@ TEST(badinput_memory_estimate_refuses_an_8b_model_at_a_million_tokens) {
 }
 
 /* The estimate is close to what a generation really allocates (peak of the
- * counted bytes), and mkv_generate refuses before allocating anything. */
+ * counted bytes), and mkv_denoise refuses before allocating anything. */
 static void check_estimate(const char *path, mkv_cache_mode mode, double cfg) {
     mkv_model *model = NULL;
     REQUIRE(mkv_model_load(path, &model) == MKV_OK);
@@ -204,16 +212,16 @@ static void check_estimate(const char *path, mkv_cache_mode mode, double cfg) {
     mkv_memory_estimate e = mkv_gen_memory_estimate(model, &p, 200);
     size_t base = mkv_alloc_current_bytes();
     mkv_alloc_reset_peak();
-    mkv_gen_result r;
-    REQUIRE(mkv_generate(model, prompt, 200, &p, &r) == MKV_OK);
+    mkv_denoise_result r;
+    REQUIRE(mkv_denoise(model, prompt, 200, &p, &r) == MKV_OK);
     double actual = (double)(mkv_alloc_peak_bytes() - base), estimate = e.kv_bytes + e.other_bytes;
-    mkv_gen_result_free(&r);
+    mkv_denoise_result_free(&r);
     CHECK_MSG(actual <= estimate * 1.25 && estimate <= actual * 3,
               "%s mode %d: estimate %.0f bytes, actual peak %.0f bytes", path, (int)mode, estimate, actual);
     /* a limit just under the estimate: refused up front, nothing allocated */
     mkv_alloc_set_limit(base + (size_t)(estimate * 0.9));
     mkv_alloc_reset_peak();
-    mkv_status st = mkv_generate(model, prompt, 200, &p, &r);
+    mkv_status st = mkv_denoise(model, prompt, 200, &p, &r);
     mkv_alloc_set_limit(0);
     CHECK_EQ_INT(st, MKV_ERR_NOMEM);
     CHECK_MSG(strstr(mkv_last_error(), "this generation needs about") && strstr(mkv_last_error(), "--max-memory limit"),

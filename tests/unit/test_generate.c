@@ -36,15 +36,15 @@ TEST(top_k_breaks_ties_by_lower_index) {
 }
 
 static int32_t *run(const mkv_model *m, const int32_t *prompt, int n_prompt, const mkv_gen_params *p) {
-    mkv_gen_result r;
-    mkv_status st = mkv_generate(m, prompt, n_prompt, p, &r);
+    mkv_denoise_result r;
+    mkv_status st = mkv_denoise(m, prompt, n_prompt, p, &r);
     if (st != MKV_OK) {
         mkv_test_fail(__FILE__, __LINE__, "generate failed: %s", mkv_last_error());
         return NULL;
     }
     int32_t *tokens = r.tokens;
     r.tokens = NULL;
-    mkv_gen_result_free(&r);
+    mkv_denoise_result_free(&r);
     return tokens;
 }
 
@@ -129,8 +129,8 @@ TEST(generation_rejects_impossible_settings) {
     CHECK(mkv_gen_validate(m, &p, 0) == MKV_ERR_INPUT);
     CHECK(mkv_gen_validate(m, &p, 4095) == MKV_ERR_INPUT && strstr(mkv_last_error(), "context"));
     int32_t bad[2] = {3, 40};
-    mkv_gen_result r;
-    CHECK(mkv_generate(m, bad, 2, &p, &r) == MKV_ERR_INPUT);
+    mkv_denoise_result r;
+    CHECK(mkv_denoise(m, bad, 2, &p, &r) == MKV_ERR_INPUT);
     CHECK(mkv_gen_validate(m, &p, 3) == MKV_OK);
     (void)prompt;
     synthetic_model_free(m);

@@ -72,8 +72,8 @@ static int check_generation(const char *model_path, const char *golden_dir, mkv_
             cJSON_Delete(doc);
             continue;
         }
-        mkv_gen_result r;
-        mkv_status st = mkv_generate(m, prompt, n_prompt, &p, &r);
+        mkv_denoise_result r;
+        mkv_status st = mkv_denoise(m, prompt, n_prompt, &p, &r);
         if (st != MKV_OK) {
             mkv_test_fail(__FILE__, __LINE__, "%s gen_%d: %s", golden_dir, k, mkv_last_error());
         } else {
@@ -82,7 +82,7 @@ static int check_generation(const char *model_path, const char *golden_dir, mkv_
             CHECK_MSG(n_expected == p.gen_len && mismatches == 0, "%s gen_%d (%s): %d of %d answer tokens differ",
                       golden_dir, k, mode == MKV_CACHE_NONE ? "no cache" : "dllm refresh-every-step", mismatches,
                       n_expected);
-            mkv_gen_result_free(&r);
+            mkv_denoise_result_free(&r);
             checked++;
         }
         free(prompt);

@@ -21,8 +21,8 @@ static size_t peak_alloc_of_generation(const mkv_model *m, const int32_t *prompt
     p.cache.evict.budget = 64;
     size_t before = mkv_alloc_current_bytes();
     mkv_alloc_reset_peak();
-    mkv_gen_result r;
-    mkv_status st = mkv_generate(m, prompt, n_prompt, &p, &r);
+    mkv_denoise_result r;
+    mkv_status st = mkv_denoise(m, prompt, n_prompt, &p, &r);
     size_t peak = mkv_alloc_peak_bytes() - before;
     if (st != MKV_OK) {
         mkv_test_fail(__FILE__, __LINE__, "generate: %s", mkv_last_error());
@@ -30,7 +30,7 @@ static size_t peak_alloc_of_generation(const mkv_model *m, const int32_t *prompt
     }
     *kv_peak = r.kv_bytes_peak;
     *kept = r.kv_prompt_kept;
-    mkv_gen_result_free(&r);
+    mkv_denoise_result_free(&r);
     return peak;
 }
 

@@ -1,4 +1,4 @@
-#include "json_text.h"
+#include "util/json_text.h"
 
 void mkv_json_write_string(FILE *out, const char *text, size_t len) {
     fputc('"', out);

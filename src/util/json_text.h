@@ -1,8 +1,8 @@
 /* Writing decoded text as a JSON string: cJSON's strings stop at a NUL byte,
- * and decoded text may hold one (the token of byte 0), so the commands that
- * report text write it with this escaper (valid UTF-8 in, valid JSON out). */
-#ifndef MKV_CLI_JSON_TEXT_H
-#define MKV_CLI_JSON_TEXT_H
+ * and decoded text may hold one (the token of byte 0), so the results that
+ * hold text (mkv_gen_result_json) write it with this escaper (valid UTF-8 in, valid JSON out). */
+#ifndef MKV_JSON_TEXT_H
+#define MKV_JSON_TEXT_H
 
 #include <stddef.h>
 #include <stdio.h>
