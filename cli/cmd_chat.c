@@ -29,18 +29,20 @@ static void usage(void) {
            "  -f, --file DOC         a document put before the first message (DOC, a blank line, the message)\n"
            "  --system TEXT          a system message first (none: the template's default)\n"
            "  --chat-template-file F the Jinja chat template in F instead of the model's (the model's)\n"
+           "  --answer-prefix TEXT   every answer starts with TEXT (after the assistant header): only the rest\n"
+           "                         is generated; the answer shown and kept is TEXT and the rest (none)\n"
            "  --verbose-prompt       print each rendered prompt on stderr before its answer (off)\n"
            "  --plain                read plain lines even on a terminal: no line editing, no live answer (off)\n");
     gen_options_usage(stdout);
-    printf("example:\n"
-           "  maskkv chat -m models/llada-tiny-retrieval.gguf -f models/example-niah.txt \\\n"
-           "      --gen-len 8 --block-len 8 --steps 8\n");
+    printf("example: maskkv chat -m models/llada-tiny-retrieval.gguf -f models/example-niah.txt --answer-prefix \"The "
+           "secret code of Edith is \" --gen-len 8 --block-len 8 --steps 8\n");
 }
 
 /* The answer on the terminal while it is generated. */
 typedef struct {
-    bool live;         /* redraw the answer on the terminal */
+    bool live;          /* redraw the answer on the terminal */
     bool prefill_done;
+    const char *prefix; /* --answer-prefix, shown before the generated text ("" when none) */
     live_text view;
 } answer_view;
 
@@ -65,8 +67,15 @@ static int on_step(const mkv_step_info *info, void *ctx) {
     mkv_step_info shown = *info;
     shown.gen_len = mkv_answer_length(info->model, info->answer, info->gen_len);
     char *text = NULL;
-    size_t len = 0;
-    if (mkv_step_text(&shown, false, "_", &text, &len) == MKV_OK) live_text_draw(&v->view, text, len);
+    size_t len = 0, n_prefix = strlen(v->prefix);
+    if (mkv_step_text(&shown, false, "_", &text, &len) != MKV_OK) return 0; /* nothing shown this step */
+    char *line = mkv_malloc(n_prefix + len + 1, "answer line");
+    if (line) {
+        memcpy(line, v->prefix, n_prefix);
+        memcpy(line + n_prefix, text, len);
+        live_text_draw(&v->view, line, n_prefix + len);
+    }
+    mkv_free(line);
     mkv_free(text);
     return 0;
 }
@@ -74,6 +83,7 @@ static int on_step(const mkv_step_info *info, void *ctx) {
 typedef struct {
     mkv_model *model;
     const char *template_text; /* --chat-template-file, or NULL */
+    const char *answer_prefix; /* --answer-prefix, or NULL */
     mkv_gen_params params;
     mkv_chat_conversation *conversation;
     int n_fixed;               /* the system message, kept by /reset */
@@ -87,6 +97,17 @@ typedef struct {
 static mkv_status prompt_of(chat_session *s, int32_t **prompt, int *n_prompt) {
     char *text = NULL;
     mkv_status st = chat_render(s->model, s->template_text, s->conversation, "chat", &text);
+    if (st == MKV_OK && s->answer_prefix) {
+        size_t n_text = strlen(text), n_prefix = strlen(s->answer_prefix);
+        char *joined = mkv_malloc(n_text + n_prefix + 1, "prompt with answer prefix");
+        if (joined) {
+            memcpy(joined, text, n_text);
+            memcpy(joined + n_text, s->answer_prefix, n_prefix + 1);
+        }
+        mkv_free(text);
+        text = joined;
+        if (!joined) st = mkv_last_status();
+    }
     if (st == MKV_OK && s->verbose_prompt) {
         fprintf(stderr, "--- prompt ---\n%s\n--- end of prompt ---\n", text);
         fflush(stderr);
@@ -97,20 +118,29 @@ static mkv_status prompt_of(chat_session *s, int32_t **prompt, int *n_prompt) {
     return st;
 }
 
-/* Shows the final answer and adds it to the conversation. */
+/* Shows the final answer (the answer prefix and the generated text) and adds
+ * it to the conversation. */
 static mkv_status finish_answer(chat_session *s, answer_view *view, const mkv_gen_result *result) {
     size_t len = 0;
-    const char *text = mkv_gen_result_text(result, &len);
-    if (memchr(text, '\0', len)) len = strlen(text); /* a NUL token: the message is a C string */
+    const char *generated = mkv_gen_result_text(result, &len);
+    if (memchr(generated, '\0', len)) len = strlen(generated); /* a NUL token: the message is a C string */
+    size_t n_prefix = s->answer_prefix ? strlen(s->answer_prefix) : 0;
+    char *text = mkv_malloc(n_prefix + len + 1, "answer");
+    if (!text) return mkv_last_status();
+    memcpy(text, s->answer_prefix ? s->answer_prefix : "", n_prefix);
+    memcpy(text + n_prefix, generated, len);
+    text[n_prefix + len] = '\0';
     if (s->interactive) {
-        live_text_draw(&view->view, text, len);
+        live_text_draw(&view->view, text, n_prefix + len);
         live_text_end(&view->view);
     } else {
-        fwrite(text, 1, len, stdout);
+        fwrite(text, 1, n_prefix + len, stdout);
         fputc('\n', stdout);
         fflush(stdout);
     }
-    return mkv_chat_add(s->conversation, "assistant", text);
+    mkv_status st = mkv_chat_add(s->conversation, "assistant", text);
+    mkv_free(text);
+    return st;
 }
 
 /* One user turn: the answer is printed and joins the conversation; a
@@ -122,7 +152,7 @@ static mkv_status answer(chat_session *s, const char *line) {
     mkv_status st = mkv_chat_add(s->conversation, "user", line);
     if (st == MKV_OK && s->doc) st = mkv_chat_prepend_document(s->conversation, keep, s->doc);
     if (st == MKV_OK) st = prompt_of(s, &prompt, &n_prompt);
-    answer_view view = {.live = s->interactive};
+    answer_view view = {.live = s->interactive, .prefix = s->answer_prefix ? s->answer_prefix : ""};
     live_text_start(&view.view, stdout);
     mkv_gen_params p = s->params;
     p.on_step = on_step, p.on_step_ctx = &view;
@@ -222,7 +252,7 @@ static mkv_status open_session(chat_session *s, const char *model_path, const ge
 }
 
 mkv_status cmd_chat(int argc, char **argv) {
-    const char *model_path = NULL, *doc_path = NULL, *system_text = NULL, *template_file = NULL;
+    const char *model_path = NULL, *doc_path = NULL, *system_text = NULL, *template_file = NULL, *answer_prefix = NULL;
     bool plain = false, verbose_prompt = false;
     gen_options o;
     gen_options_init(&o);
@@ -244,6 +274,7 @@ mkv_status cmd_chat(int argc, char **argv) {
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) doc_path = v;
         else if (!strcmp(a, "--system")) system_text = v;
         else if (!strcmp(a, "--chat-template-file")) template_file = v;
+        else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
         else if (gen_options_value(&o, a, v, &st)) {
             if (st != MKV_OK) return st;
         } else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv chat --help)", a);
@@ -252,7 +283,8 @@ mkv_status cmd_chat(int argc, char **argv) {
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
     if ((st = gen_options_finish(&o)) != MKV_OK) return st;
 
-    chat_session s = {.params = o.params, .doc_path = doc_path, .verbose_prompt = verbose_prompt};
+    chat_session s = {.params = o.params, .doc_path = doc_path, .verbose_prompt = verbose_prompt,
+                      .answer_prefix = answer_prefix};
     char *template_text = NULL;
     line_input *in = NULL;
     if (template_file) st = mkv_chat_read_template(template_file, &template_text);

@@ -19,6 +19,7 @@ struct line_input {
     History *history;
     const char *prompt;
     char *line; /* getline's buffer, or a copy of libedit's line */
+    wchar_t pending; /* a character read after a Ctrl-C, returned after the kill-line */
     size_t cap;
 };
 
@@ -59,10 +60,18 @@ static char *prompt_of(EditLine *el) {
     return (char *)(in && in->prompt ? in->prompt : "");
 }
 
-/* libedit's character reader: one UTF-8 character from stdin; Ctrl-C (EINTR
- * with the flag set) becomes ^U, libedit's kill-line: the line is cleared. */
+/* libedit's character reader: one UTF-8 character from stdin; Ctrl-C (the
+ * flag set, by an EINTR or while a character arrived) becomes ^U, libedit's
+ * kill-line: the line is cleared, and a character typed after the Ctrl-C
+ * comes next. */
 static int read_char(EditLine *el, wchar_t *out) {
-    (void)el;
+    line_input *in = NULL;
+    el_get(el, EL_CLIENTDATA, &in);
+    if (in && in->pending) {
+        *out = in->pending;
+        in->pending = 0;
+        return 1;
+    }
     unsigned char bytes[4];
     int need = 1;
     for (int have = 0; have < need;) {
@@ -89,6 +98,10 @@ static int read_char(EditLine *el, wchar_t *out) {
     uint32_t cp = need == 1 ? bytes[0] : need == 2 ? (bytes[0] & 0x1Fu) : need == 3 ? (bytes[0] & 0x0Fu) : (bytes[0] & 0x07u);
     for (int k = 1; k < need; k++) cp = cp << 6 | (bytes[k] & 0x3Fu);
     *out = (wchar_t)cp;
+    if (in && interrupt_take()) { /* Ctrl-C came before this character */
+        in->pending = *out;
+        *out = 0x15;
+    }
     return 1;
 }
 
