@@ -3,7 +3,8 @@
  * model's chat template and denoises a new answer, shown as it unmasks; on a
  * terminal the input line has libedit's editing and history, Ctrl-C cancels
  * the answer being generated (or clears the line), /reset, /file PATH, /exit
- * and Ctrl-D. Piped stdin: one line per user turn, only the answers on stdout. */
+ * and Ctrl-D. Piped stdin: one line per user turn, only the answers on
+ * stdout, SIGINT ends it as any command. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ static void usage(void) {
            "An interactive conversation: each line you type is a user turn; the whole\n"
            "conversation goes through the model's chat template and the answer is shown\n"
            "as it unmasks. Ctrl-C cancels an answer (at the prompt: clears the line);\n"
-           "Ctrl-D or /exit ends. Piped input: one line per turn, the answers on stdout.\n"
+           "Ctrl-D or /exit ends. Piped input: one line per turn, the answers on stdout (Ctrl-C ends it).\n"
            "commands:\n"
            "  /reset                 forget the conversation (the -f document comes back for the next turn)\n"
            "  /file PATH             put the text of PATH before your next message\n"
@@ -165,7 +166,6 @@ static mkv_status answer(chat_session *s, const char *line) {
         interrupt_take();
         mkv_clear_error();
         if (s->interactive) live_text_draw(&view.view, "(answer cancelled)", 18);
-        else fprintf(stderr, "maskkv chat: answer cancelled\n");
         st = MKV_OK;
         mkv_chat_truncate(s->conversation, keep);
     } else if (st == MKV_OK && (st = finish_answer(s, &view, result)) == MKV_OK) {
@@ -293,11 +293,13 @@ mkv_status cmd_chat(int argc, char **argv) {
     if (st == MKV_OK) st = line_input_open(plain, &in);
     if (st == MKV_OK) {
         s.interactive = line_input_interactive(in);
-        if (s.interactive)
+        /* on a terminal Ctrl-C cancels an answer; a script's SIGINT ends the chat as it ends other commands */
+        if (s.interactive) {
             printf("maskkv chat: %s; /reset, /file PATH, /exit or Ctrl-D; Ctrl-C cancels an answer\n", model_path);
-        interrupt_install();
+            interrupt_install();
+        }
         st = run_loop(&s, in);
-        interrupt_restore();
+        if (s.interactive) interrupt_restore();
     }
     line_input_close(in);
     mkv_chat_conversation_free(s.conversation);

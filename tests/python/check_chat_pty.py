@@ -16,6 +16,7 @@ Session 1 (the shipped model, its example document, an answer prefix):
 Session 2: Ctrl-C while an answer (512 steps) is being generated cancels it
 ("(answer cancelled)") and the prompt comes back; Ctrl-C at the prompt
 clears the typed line; /exit ends with status 0.
+Session 3 (stdin a pipe): one answer line per turn, and SIGINT ends the chat.
 Needs transformers."""
 import fcntl
 import json
@@ -217,8 +218,29 @@ def session_cancel():
     check("no answer after the cleared line", b"(reading" not in s.out[after:], repr(s.out[after:]))
 
 
+def session_piped_sigint():
+    """Not a terminal: a script's SIGINT ends the chat (it does not cancel and wait)."""
+    p = subprocess.Popen([MASKKV, "chat", "-m", MODEL, "-f", DOC, "--answer-prefix", PREFIX] + GEN, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV, cwd=ROOT)
+    p.stdin.write((Q1 + "\n").encode())
+    p.stdin.flush()
+    ready, _, _ = select.select([p.stdout], [], [], READ_TIMEOUT)
+    line = p.stdout.readline().decode() if ready else ""
+    check("piped: the answer line", line == PREFIX + "545\n", repr(line))
+    p.send_signal(signal.SIGINT)
+    try:
+        rc = p.wait(READ_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    check("piped: SIGINT ends the chat", rc == -signal.SIGINT, f"rc {rc}")
+    p.stdin.close()
+    p.stdout.close()
+
+
 session_two_turns()
 session_cancel()
+session_piped_sigint()
 for f in fails:
     print("FAIL", f)
 print(f"check_chat_pty: {n_checks - len(fails)} of {n_checks} checks passed")
