@@ -34,6 +34,8 @@ ch_first=$(printf '%s\n' "$ch_out" | sed -n 1p)
 ch_third=$(printf '%s\n' "$ch_out" | sed -n 3p)
 if [ "$ch_rc" -eq 0 ] && [ "$(printf '%s\n' "$ch_out" | grep -c '')" -eq 3 ] && [ "$ch_first" = "$CP$ch_one" ] && [ "$ch_third" = "$ch_first" ]; then
     passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: chat /reset: rc=$ch_rc, stdout '$ch_out'"; fi
+# /file PATH puts the document before the next message, as -f does for the first
+chat_piped "/file" "/file models/example-niah.txt"$'\n'"$CQ"$'\n' "$CP$ch_one" 0 -m $CM --answer-prefix "$CP" $CG
 # /exit stops there; nothing after it is read
 chat_piped "/exit" "$CQ"$'\n/exit\n'"$CQ"$'\n' "$CP$ch_one" 0 -m $CM -f models/example-niah.txt --answer-prefix "$CP" $CG
 chat_piped "/quit and empty input" "/quit"$'\n' "" 0 -m $CM $CG
