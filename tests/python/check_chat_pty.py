@@ -23,6 +23,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,9 +239,12 @@ def session_piped_sigint():
     p.stdout.close()
 
 
-session_two_turns()
-session_cancel()
-session_piped_sigint()
+try:
+    session_two_turns()
+    session_cancel()
+    session_piped_sigint()
+finally:
+    shutil.rmtree(TMP, ignore_errors=True)
 for f in fails:
     print("FAIL", f)
 print(f"check_chat_pty: {n_checks - len(fails)} of {n_checks} checks passed")
