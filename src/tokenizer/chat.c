@@ -131,8 +131,10 @@ mkv_status mkv_chat_render_template(const mkv_chat_template *tmpl, const mkv_cha
     if (n_messages < 0 || (n_messages > 0 && !messages)) return mkv_fail(MKV_ERR_INPUT, "chat: no messages");
     for (int i = 0; i < n_messages; i++)
         if (!messages[i].role || !messages[i].content) return mkv_fail(MKV_ERR_INPUT, "chat: message %d has no role or content", i + 1);
-    mkv_chat_kind kind = mkv_chat_detect(tmpl->source, tmpl->arch);
-    if (!tmpl->source || !tmpl->source[0]) return render_builtin(kind, messages, n_messages, add_generation_prompt, out_text);
+    if (!tmpl->source || !tmpl->source[0])
+        return render_builtin(mkv_chat_detect(NULL, tmpl->arch), messages, n_messages, add_generation_prompt, out_text);
+    /* the family of the template itself (its header tokens), not of the model */
+    mkv_chat_kind kind = mkv_chat_detect(tmpl->source, MKV_ARCH_COUNT);
     mkv_jinja_vars vars = {messages, n_messages, add_generation_prompt, tmpl->bos_token, tmpl->eos_token};
     mkv_status st = mkv_jinja_render(tmpl->source, strlen(tmpl->source), &vars, out_text, NULL);
     if (st != MKV_ERR_UNSUPPORTED || kind == MKV_CHAT_NONE) return st;

@@ -49,6 +49,11 @@ TEST(chat_apply_fallback_and_errors) {
     CHECK(strstr(note, "macro") != NULL && strstr(note, "built-in LLaDA") != NULL);
     mkv_free(out);
     mkv_free(builtin);
+    /* a construct outside the subset in a template of no known family: an error naming it */
+    CHECK_EQ_INT(mkv_chat_apply_ex(m, "{% macro x() %}{% endmacro %}{{ messages[0].content }}", turns, 2, true, &out,
+                                   note, sizeof note),
+                 MKV_ERR_UNSUPPORTED);
+    CHECK(out == NULL && note[0] == '\0' && strstr(mkv_last_error(), "macro") != NULL);
     /* a template of one's own, rendered as written */
     REQUIRE(mkv_chat_apply_ex(m, "{% for m in messages %}{{ m.role }}:{{ m.content | trim }};{% endfor %}"
                                  "{% if add_generation_prompt %}A:{% endif %}",
