@@ -103,8 +103,9 @@ install: $(BIN) $(SOLIB) $(LIB)
 	install -m 644 $(BUILD)/maskkv.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/maskkv.pc
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/maskkv
 
+# libedit: `maskkv chat`'s line editing and history (cli/line_input.c)
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS) -ledit
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
@@ -204,7 +205,7 @@ $(FUZZ_BUILD)/libmaskkv-fuzz.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/libmaskkv-fuzz.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 $(MHD_LIBS) -lpthread -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 $(MHD_LIBS) -ledit -lpthread -lm
 
 fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -13,6 +13,7 @@ static const mkv_command commands[] = {
     {"detokenize", cmd_detokenize, "print the text of token ids"},
     {"forward", cmd_forward, "run the transformer on token ids and write logits"},
     {"generate", cmd_generate, "generate text by masked-diffusion denoising"},
+    {"chat", cmd_chat, "an interactive conversation (line editing, history, /reset, /file)"},
     {"eval", cmd_eval, "accuracy of cache policies on retrieval tasks (needle, recall)"},
     {"calibrate", cmd_calibrate, "measure per-layer importance for MaskKV's offline layer budgets"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat/completions, streaming, metrics)"},

@@ -268,6 +268,29 @@ def main():
     write("chat", "template-llada", bytes([0x11]) + b"{{ '<|start_header_id|>' + message['role'] }}")
     write("chat", "template-dream", bytes([0x22]) + b"{{'<|im_start|>' + message['role'] + '\\n'}}")
     write("chat", "specials", bytes([0x09]) + b"<|eot_id|><|mdm_mask|><|im_end|>\xff")
+    # jinja: control byte (system, document, arch, bos, eos, generation prompt) + template \0 messages JSON
+    msgs = json.dumps([{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi\n"},
+                       {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "h\u00e9llo {{ x }}"}])
+    for name in ("llada-odd", "dream-tiny"):
+        tmpl = json.loads((ROOT / "tests" / "models" / name / "tokenizer_config.json").read_text())["chat_template"]
+        write("jinja", f"{name}", bytes([0x38]) + tmpl.encode() + b"\0" + msgs.encode())
+    templates = {
+        "loop": "{% for m in messages %}[{{ loop.index }}/{{ loop.length }} {{ loop.revindex0 }}"
+                "{{ 'F' if loop.first else 'f' }}]{{ m.role }}={{ m['content'] | trim | upper }}{% else %}none{% endfor %}",
+        "namespace": "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}"
+                     "{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}{{ messages | tojson }}{{ (messages | last).role }}",
+        "slices": "{{ bos_token ~ messages[0].content[1:4] ~ messages[-1]['content'][::-1] ~ 'x' * 3 ~ 7 // 2 }}"
+                  "{{ {'k': [1, 2] + [3]} }}{{ messages[0].get('nope', 'd') }}{{ 'ell' in messages[-1].content }}",
+        "whitespace": "{%- for m in messages -%}\n  {{- m.role -}}\n  : {{ m.content }}\n{%- endfor %}\n"
+                      "  {% if add_generation_prompt %}\n  gen\n  {% endif %}{# c #}{%+ if true %}p{% endif %}",
+        "raise": "{% if messages[0].role != 'user' %}{{ raise_exception('user first') }}{% endif %}",
+        "refused": "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}",
+        "unclosed": "{% for m in messages %}{{ m.content }",
+    }
+    for i, (name, tmpl) in enumerate(templates.items()):
+        write("jinja", name, bytes([(i * 23 + 0x21) % 256]) + tmpl.encode() + b"\0" + msgs.encode())
+    write("jinja", "bad-json", bytes([0x20]) + b"{{ messages | length }}\0[{\"role\": \"user\", \"content\": 3}]")
+    write("jinja", "not-a-list", bytes([0x01]) + b"{{ messages[0].content }}\0{\"role\": \"user\"}")
     # profile
     prof = {"format": "maskkv-profile", "version": 1,
             "model": {"arch": "llada", "n_layers": 2, "d_model": 96, "n_heads": 3, "n_kv_heads": 3, "n_vocab": 384,

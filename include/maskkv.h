@@ -318,15 +318,65 @@ typedef struct {
     const char *content; /* UTF-8 */
 } mkv_chat_message;
 
-/* Renders a conversation with the model's chat template (its Jinja template,
- * or the built-in LLaDA/Dream renderer of its family): a system prompt is a
- * first message of role "system". With add_generation_prompt the text ends
- * with the assistant header, ready to generate. The special tokens are
- * text: tokenize with parse_special. *out_text: mkv_free. MKV_ERR_UNSUPPORTED
- * when the model has no chat template or the conversation is beyond what
- * its renderer supports. [thread-safe] */
+/* Renders a conversation with the model's chat template, as transformers'
+ * apply_chat_template(messages, add_generation_prompt=..., tokenize=False)
+ * renders it: the Jinja template of the file (GGUF tokenizer.chat_template,
+ * tokenizer_config.json chat_template) through maskkv's Jinja subset
+ * (if/for/set/namespace, loop.*, the filters, tests and string methods chat
+ * templates use; macros, includes and the like are refused), or the built-in
+ * LLaDA/Dream renderer of the model's family when the file has no template
+ * or its template of that family uses a construct outside the subset. A
+ * system prompt is a first message of role "system". With
+ * add_generation_prompt the text ends with the assistant header, ready to
+ * generate. The special tokens are text: tokenize with parse_special.
+ * *out_text: mkv_free. Errors: MKV_ERR_UNSUPPORTED (no template and no known
+ * family, or a construct outside the subset in a template of another family),
+ * MKV_ERR_FORMAT (template syntax), MKV_ERR_INPUT (no messages, a message
+ * without role or content, the template raised or went past a bound: 1M
+ * loop iterations, 64 MiB of output). [thread-safe] */
 MKV_API mkv_status mkv_chat_apply(const mkv_model *model, const mkv_chat_message *messages, int n_messages,
                                   bool add_generation_prompt, char **out_text);
+/* mkv_chat_apply with a template of one's own: template_source (NULL = the
+ * model's) replaces the file's Jinja source; note (may be NULL, note_size 0)
+ * receives why the built-in renderer of the family was used instead of the
+ * template ("" when it was not). [thread-safe] */
+MKV_API mkv_status mkv_chat_apply_ex(const mkv_model *model, const char *template_source,
+                                     const mkv_chat_message *messages, int n_messages, bool add_generation_prompt,
+                                     char **out_text, char *note, size_t note_size);
+/* Reads a Jinja chat template file (UTF-8 without NUL bytes, at most 16 MiB:
+ * else MKV_ERR_FORMAT) / a document for a user turn (UTF-8 without NUL, at
+ * most 1 GiB: else MKV_ERR_INPUT) into *out (mkv_free). [thread-safe] */
+MKV_API mkv_status mkv_chat_read_template(const char *path, char **out);
+MKV_API mkv_status mkv_chat_read_document(const char *path, char **out);
+
+/* A conversation: owned copies of its messages (at most 100000), for
+ * multi-turn chat and for OpenAI-style JSON. One conversation: one thread at
+ * a time [not thread-safe]; different conversations are independent, and
+ * mkv_chat_messages() may be passed to mkv_chat_apply on any thread while
+ * no other call changes the conversation. */
+typedef struct mkv_chat_conversation mkv_chat_conversation;
+MKV_API mkv_status mkv_chat_conversation_create(mkv_chat_conversation **out);
+MKV_API void mkv_chat_conversation_free(mkv_chat_conversation *conversation);
+/* Appends a copy of (role, content): any role string, both valid UTF-8
+ * (else MKV_ERR_INPUT). */
+MKV_API mkv_status mkv_chat_add(mkv_chat_conversation *conversation, const char *role, const char *content);
+/* Drops the messages from index `keep` on (a cancelled turn, a reset). */
+MKV_API void mkv_chat_truncate(mkv_chat_conversation *conversation, int keep);
+MKV_API int mkv_chat_n_messages(const mkv_chat_conversation *conversation);
+/* The messages, valid until the next change of the conversation. */
+MKV_API const mkv_chat_message *mkv_chat_messages(const mkv_chat_conversation *conversation);
+/* Appends the messages of an OpenAI-style JSON list [{"role": "system" |
+ * "user" | "assistant", "content": "..."}, ...] (text[0..len); `name` starts
+ * the error messages): malformed JSON (or not UTF-8) is MKV_ERR_FORMAT, a
+ * valid document that is not a non-empty list of such messages
+ * MKV_ERR_INPUT; on failure the conversation is as it was. */
+MKV_API mkv_status mkv_chat_parse_json(mkv_chat_conversation *conversation, const char *text, size_t len,
+                                       const char *name);
+/* The same from a file (at most 1 GiB). */
+MKV_API mkv_status mkv_chat_load_json(mkv_chat_conversation *conversation, const char *path);
+/* Message `index` becomes "DOCUMENT\n\nCONTENT" (a document before a
+ * question, as `generate -f DOC` / `chat /file` put it). */
+MKV_API mkv_status mkv_chat_prepend_document(mkv_chat_conversation *conversation, int index, const char *document);
 
 /* ------------------------------------------------------- forward / logits */
 /* The timed parts of a forward pass (generation statistics). */
@@ -588,6 +638,11 @@ MKV_API void mkv_gen_result_free(mkv_gen_result *result);
  * take back). *out_text: mkv_free. [thread-safe] */
 MKV_API mkv_status mkv_step_text(const mkv_step_info *info, bool prefix_only, const char *mask_text, char **out_text,
                                  size_t *out_len);
+
+/* Positions of answer[0..n) before the first EOS, EOT or pad id (n when
+ * none): the part of a (partial) answer that is text, e.g. to show a step's
+ * answer without what follows its end. [thread-safe] */
+MKV_API int mkv_answer_length(const mkv_model *model, const int32_t *answer, int n);
 
 /* ------------------------------------------------------------ calibration */
 /* Measures MaskKV's per-layer importance I(l) = 1 - mean cos(h_in, h_out) of

@@ -41,7 +41,6 @@ mkv_status mkv_denoise(const mkv_model *model, const int32_t *prompt, int n_prom
                         mkv_denoise_result *result);
 void mkv_denoise_result_free(mkv_denoise_result *result);
 
-/* Length of the answer before the first EOS/EOT (pad) token. */
-int mkv_answer_length(const mkv_model *model, const int32_t *answer, int n);
+/* mkv_answer_length is public (maskkv.h). */
 
 #endif
