@@ -4,11 +4,15 @@ BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?=
+# libmicrohttpd (the HTTP server of `maskkv serve`) through pkg-config; the
+# fallback flags serve before tools/ensure_deps.sh has installed it
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(or $(shell pkg-config --libs libmicrohttpd 2>/dev/null),-lmicrohttpd)
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -fopenmp -D_GNU_SOURCE -Iinclude $(SAN)
-LDLIBS  += -lcjson -lpcre2-8 -lm -fopenmp $(SAN)
+LDLIBS  += -lcjson -lpcre2-8 $(MHD_LIBS) -lpthread -lm -fopenmp $(SAN)
 # The library is position-independent (it is also libmaskkv.so) and exports
 # only what maskkv.h marks MKV_API; the CLI sees maskkv.h and cli/ only.
-LIB_CFLAGS := -Isrc -fPIC -fvisibility=hidden
+LIB_CFLAGS := -Isrc -fPIC -fvisibility=hidden $(MHD_CFLAGS)
 CLI_CFLAGS := -Icli
 PREFIX  ?= /usr/local
 
@@ -32,13 +36,13 @@ DEQUANT_BIN := $(BUILD)/dequant_gguf
 
 DEFAULT_MODEL ?= models/llada-tiny-retrieval.gguf
 RUN_PROMPT    ?= models/example-niah.txt
-# the shipped model answers after an answer prefix that restates the question (models/MODEL.md);
-# the recipe adds the space that ends it
-RUN_PREFIX    ?= The secret code of Edith is
+# a bare question (the shipped model answers "The secret code of Edith is 545", models/MODEL.md);
+# RUN_PREFIX="The secret code of Edith is" asks with an answer prefix instead (the recipe adds the space)
+RUN_PREFIX    ?=
 
 EVAL_ARGS ?= --task niah,recall,two --lengths 256,512,1024,2048 --budgets 16,32,64,128,256 --methods full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming --samples 20
 
-.PHONY: eval all test test-unit test-cli test-python test-api test-train test-asan run bench bench-report clean fuzz venv install
+.PHONY: eval all test test-unit test-cli test-python test-python-install test-api test-train test-asan run bench bench-report clean fuzz venv install
 
 all: $(BIN) $(SOLIB) $(TEST_BIN) $(DEQUANT_BIN)
 
@@ -99,8 +103,9 @@ install: $(BIN) $(SOLIB) $(LIB)
 	install -m 644 $(BUILD)/maskkv.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/maskkv.pc
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/maskkv
 
+# libedit: `maskkv chat`'s line editing and history (cli/line_input.c)
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS) -ledit
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
@@ -130,8 +135,15 @@ test-api: $(BIN) $(SOLIB) $(LIB)
 test-cli: $(BIN) $(VENV)/.ok
 	PATH="$(abspath $(VENV))/bin:$$PATH" MASKKV=./$(BIN) tests/cli/run_cli_tests.sh
 
-test-python: $(BIN) $(DEQUANT_BIN) $(VENV)/.ok
-	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) $(PYTHON) tests/python/run_python_tests.py
+# check_*.py scripts, then pytest over tests/python/test_*.py: the Python
+# package (python/) against build/libmaskkv.so, and `pip install ./python`
+# into a new virtual environment (test_package_install.py).
+test-python: $(BIN) $(SOLIB) $(DEQUANT_BIN) $(VENV)/.ok
+	MASKKV=./$(BIN) MKV_DEQUANT=./$(DEQUANT_BIN) MASKKV_LIB=$(abspath $(SOLIB)) $(PYTHON) tests/python/run_python_tests.py
+
+# Only the installation of the Python package (pip install ./python into a new venv).
+test-python-install: $(BIN) $(SOLIB) $(VENV)/.ok
+	MASKKV=./$(BIN) MASKKV_LIB=$(abspath $(SOLIB)) $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/python/test_package_install.py
 
 # The training tools' own checks (tools/train/): they need PyPI torch, which
 # is not part of `make test` (the CPU wheels are not reachable everywhere).
@@ -147,8 +159,9 @@ run:
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BIN)
 	@echo "Document: $(RUN_PROMPT), $$(wc -w < $(RUN_PROMPT)) words of filler that hide one secret code"
 	@echo "Question: $$(tail -n 1 $(RUN_PROMPT))"
-	@printf 'Answer:   '
-	@./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") --gen-len 8 --block-len 8 --steps 8 --cache maskkv --budget 64 --stats
+	@answer=$$(./$(BIN) generate -m $(DEFAULT_MODEL) --chat -f $(RUN_PROMPT) $(if $(RUN_PREFIX),--answer-prefix "$(RUN_PREFIX) ") \
+	    --gen-len 16 --block-len 16 --steps 16 --cache maskkv --budget 64 --stats 2>$(BUILD)/run.stderr) \
+	    || { cat $(BUILD)/run.stderr >&2; exit 1; }; echo "Answer:   $$answer"; cat $(BUILD)/run.stderr
 	@echo "(MaskKV kept 64 prompt K/V pairs per head; the same with --json for machines; see README.md)"
 
 # Measures (about 1.5 h on 2 cores for the full grid) and rewrites the generated
@@ -168,7 +181,7 @@ bench-report:
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc -Icli $(FUZZ_SAN) -DMKV_SOURCE_ROOT='"$(CURDIR)"'
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc -Icli $(MHD_CFLAGS) $(FUZZ_SAN) -DMKV_SOURCE_ROOT='"$(CURDIR)"'
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/main.o,$(CLI_SRC:%.c=$(FUZZ_BUILD)/obj/%.o))
@@ -192,7 +205,7 @@ $(FUZZ_BUILD)/libmaskkv-fuzz.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/libmaskkv-fuzz.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libmaskkv-fuzz.a -lcjson -lpcre2-8 $(MHD_LIBS) -ledit -lpthread -lm
 
 fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -212,11 +225,15 @@ valgrind: $(BIN)
 
 # The accuracy grid of EVAL.md on the shipped model (about 15 minutes on 1 core);
 # plots need matplotlib (PyPI).
+# Two grids: the prefixed prompts (DATA = the model's -eval sets) and the bare
+# questions (the -eval-bare sets, answered in 16 positions, scored on their codes)
 eval: $(BIN)
-	@mkdir -p eval
+	@mkdir -p eval/bare
 	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --out eval | tee eval/table.txt
+	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --data $(DEFAULT_MODEL:.gguf=-eval-bare) --gen-len 16 --out eval/bare | tee eval/bare/table.txt
 	python3 tools/plot_eval.py eval --markdown eval/EVAL_TABLE.md
-	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md > EVAL.md
+	python3 tools/plot_eval.py eval/bare --markdown eval/EVAL_TABLE_BARE.md --metric "codes match"
+	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md eval/EVAL_BARE_HEAD.md eval/EVAL_TABLE_BARE.md > EVAL.md
 
 clean:
 	rm -rf build build-asan

@@ -25,7 +25,10 @@ static void usage(void) {
            "  --lengths LIST         prompt lengths (256,512,1024,2048)\n"
            "  --depths LIST          needle depths (0,0.25,0.5,0.75,1)\n"
            "  --budgets LIST         per-head budgets (16,32,64,128,256)\n"
-           "  --methods LIST         full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming (all)\n"
+           "  --methods LIST         full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming (these);\n"
+           "                         also maskkv-revote (maskkv + cold store + re-vote, --revote)\n"
+           "  --revote block|N       maskkv-revote: when to re-vote; eval runs one block, so every N\n"
+           "                         steps (2)  --cold file|ram: where its cold store lives (file)\n"
            "  --samples N            samples per set (20)\n"
            "  --seed S               random seed (0)\n"
            "  --gen-len N            answer tokens; also steps and block length (8)\n"
@@ -38,6 +41,8 @@ static void usage(void) {
            "  -c, --ctx-size N       run prompts up to N tokens, past the trained context with a warning\n"
            "  --compute P            auto | f32 | bf16 matmul precision (auto: bf16 when the CPU has\n"
            "                         fast AVX-512-BF16, i.e. AMD, and the weights are bf16 or quantized)\n"
+           "An answer counts when it equals the sample's; a sample with \"match\": \"codes\" (the\n"
+           "bare-question sets) counts when it has the same numbers in the same order.\n"
            "example: maskkv eval -m models/llada-tiny-retrieval.gguf --task niah --lengths 256 --budgets 64 --methods full,maskkv --samples 4\n");
 }
 
@@ -122,6 +127,7 @@ mkv_status cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *out_dir = NULL, *profile_path = NULL;
     const char *tasks_text = "niah,recall,two", *methods_text = "full,maskkv,snapkv,pyramidkv,squeeze,adakv,streaming";
     const char *lengths_text = "256,512,1024,2048", *budgets_text = "16,32,64,128,256", *depths_text = "0,0.25,0.5,0.75,1";
+    const char *revote_text = "2", *cold_text = "file";
     int samples = 20;
     bool json = false;
     mkv_model_params mp = mkv_model_params_default();
@@ -144,6 +150,8 @@ mkv_status cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--profile")) profile_path = v;
         else if (!strcmp(a, "--task") || !strcmp(a, "--tasks")) tasks_text = v;
         else if (!strcmp(a, "--methods")) methods_text = v;
+        else if (!strcmp(a, "--revote")) revote_text = v;
+        else if (!strcmp(a, "--cold")) cold_text = v;
         else if (!strcmp(a, "--lengths")) lengths_text = v;
         else if (!strcmp(a, "--budgets")) budgets_text = v;
         else if (!strcmp(a, "--depths")) depths_text = v;
@@ -195,6 +203,11 @@ mkv_status cmd_eval(int argc, char **argv) {
                           .n_methods = methods.n, .lengths = lengths, .n_lengths = n_lengths, .budgets = budgets,
                           .n_budgets = n_budgets, .depths = depths, .n_depths = n_depths, .samples = samples, .base = base,
                           .on_run = show_run, .on_past_context = warn_context, .on_run_ctx = &progress};
+    /* maskkv-revote's cold store and cadence, parsed as generate's --cold/--revote */
+    mkv_gen_params revote;
+    mkv_gen_params_defaults(&revote);
+    if (mkv_gen_params_set_revote(&revote, cold_text, revote_text) != MKV_OK) return MKV_ERR_USAGE;
+    ep.revote = revote.cache.revote;
     mkv_model *model = NULL;
     mkv_eval_result *result = NULL;
     mkv_status st = mkv_model_load_with(model_path, &mp, &model);

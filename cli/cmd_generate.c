@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "chat_prompt.h"
 #include "commands.h"
+#include "gen_options.h"
 #include "progress.h"
 
 static void usage(void) {
@@ -18,43 +20,21 @@ static void usage(void) {
         "  -p, --prompt TEXT      the prompt;  -f, --file FILE: read it from a file\n"
         "  --ids LIST, --ids-file FILE   the prompt as token ids\n"
         "  --chat                 wrap the prompt in the model's chat template (off)\n"
+        "  --system TEXT          a system message first (implies --chat; none: the template's default)\n"
+        "  --messages FILE.json   the conversation, [{\"role\": \"system|user|assistant\", \"content\": \"...\"}, ...],\n"
+        "                         rendered by the model's chat template (implies --chat); with -f DOC,\n"
+        "                         DOC goes before the text of the last user message (DOC, a blank line, the text)\n"
+        "  --chat-template-file F the Jinja chat template in F instead of the model's (the model's)\n"
+        "  --print-prompt         print the prompt text (after the chat template) and exit\n"
         "  --answer-prefix TEXT   start the answer with TEXT (after the chat template's\n"
-        "                         assistant header); only the rest is generated and printed (none)\n"
-        "  -c, --ctx-size N       context limit in tokens (default: the trained context); past the\n"
-        "                         trained context it runs with a warning; the memory check sizes N\n"
-        "sampling:\n"
-        "  --gen-len N            tokens to generate (128)\n"
-        "  --steps N              denoising steps (128)\n"
-        "  --block-len N          LLaDA semi-autoregressive block length (32)\n"
-        "  --remasking low_confidence|random   LLaDA (low_confidence)\n"
-        "  --alg origin|maskgit_plus|topk_margin|entropy   Dream (maskgit_plus)\n"
-        "  --temp T (0 = greedy)  --top-p P (1)  --top-k K (0 = off)  --alg-temp T (0)\n"
-        "  --eps E (0.001)  --cfg S (0 = off)  --threshold C (0 = off: fixed tokens per step)\n"
-        "  --no-eos / --no-eot    never generate EOS / EOT (off)\n"
-        "  --seed S               random seed (0)\n"
-        "cache:\n"
-        "  --cache MODE           none | prefix | dllm | maskkv | snapkv | pyramidkv | squeeze | adakv\n"
-        "                         | streaming | random (none)\n"
-        "  --budget B             prompt K/V entries kept per head, eviction modes (256)\n"
-        "  --prompt-refresh N     dllm/eviction: prompt refresh interval, 0 = never (50)\n"
-        "  --response-refresh N   dllm/eviction: response refresh interval (5)\n"
-        "  --transfer-ratio R     dllm/eviction: partial-update ratio (0.25)\n"
-        "  --select maskvote|snapkv|streaming|random|full   (maskvote for maskkv)\n"
-        "  --layer-alloc uniform|pyramid|squeeze|boundary|boundary-online   (boundary for maskkv)\n"
-        "  --head-alloc uniform|adakv|preference   (preference for maskkv)\n"
-        "  --alpha A (0.1)  --beta B (0.4)  --window W (32)  --pool-kernel K (7)  --boundary-size N (1)\n"
-        "  --profile FILE         layer importance from `maskkv calibrate` (MODEL.profile.json if present)\n"
-        "run:\n"
-        "  -t, --threads N        threads (all cores)\n"
-        "  --compute P            auto | f32 | bf16: matmul and attention precision; bf16 also stores\n"
-        "                         K/V in bf16 (auto: bf16 when the CPU has fast AVX-512-BF16, i.e.\n"
-        "                         AMD, and the weights are bf16 or quantized, else f32)\n"
-        "  --max-memory SIZE      refuse a request whose estimate exceeds SIZE, e.g. 8G (physical memory)\n"
+        "                         assistant header); only the rest is generated and printed (none)\n");
+    gen_options_usage(stdout);
+    printf(
         "  --json                 one JSON object on stdout: text, ids, timings, peak RSS, KV bytes\n"
         "  --visual               show the answer unmasking on stderr (off)\n"
         "  --stats                one summary line on stderr (prompt tokens, KV kept, seconds, peak memory)\n"
         "  --progress             progress on stderr even when it is not a terminal (prefill layers, steps)\n"
-        "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --answer-prefix \"The secret code of Edith is \" --cache maskkv --budget 64 --gen-len 8 --steps 8 --block-len 8\n");
+        "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --cache maskkv --budget 64 --gen-len 16 --steps 16 --block-len 16\n");
 }
 
 typedef struct {
@@ -108,14 +88,11 @@ static void print_summary(const mkv_model *model, const mkv_gen_stats *r) {
 
 mkv_status cmd_generate(int argc, char **argv) {
     const char *model_path = NULL, *prompt_text = NULL, *prompt_file = NULL, *ids_text = NULL;
-    const char *ids_file = NULL, *answer_prefix = NULL;
-    const char *cache_name = "none";
-    bool chat = false, json = false, visual = false, force_progress = false, stats = false;
-    /* the policy parts apply over the --cache preset, wherever they are given */
-    const char *policy_flag[3] = {NULL, NULL, NULL}, *policy_value[3] = {NULL, NULL, NULL};
-    mkv_model_params mp = mkv_model_params_default();
-    mkv_gen_params p;
-    mkv_gen_params_defaults(&p);
+    const char *ids_file = NULL, *answer_prefix = NULL, *system_text = NULL, *messages_file = NULL, *template_file = NULL;
+    bool chat = false, json = false, visual = false, force_progress = false, stats = false, print_prompt = false;
+    gen_options o;
+    gen_options_init(&o);
+    mkv_status st = MKV_OK;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -123,53 +100,46 @@ mkv_status cmd_generate(int argc, char **argv) {
             return MKV_OK;
         }
         if (!strcmp(a, "--chat")) { chat = true; continue; }
+        if (!strcmp(a, "--print-prompt")) { print_prompt = true; continue; }
         if (!strcmp(a, "--json")) { json = true; continue; }
         if (!strcmp(a, "--visual")) { visual = true; continue; }
         if (!strcmp(a, "--progress")) { force_progress = true; continue; }
         if (!strcmp(a, "--stats")) { stats = true; continue; }
-        if (!strcmp(a, "--no-eos") || !strcmp(a, "--no-eot")) {
-            if (mkv_gen_params_set(&p, a, NULL) != MKV_OK) return MKV_ERR_USAGE;
+        if (gen_options_switch(&o, a, &st)) {
+            if (st != MKV_OK) return st;
             continue;
         }
         const char *v = mkv_arg_next(argc, argv, &i); /* NULL: checked once the flag is known */
-        int policy = !strcmp(a, "--select") ? 0 : !strcmp(a, "--layer-alloc") ? 1 : !strcmp(a, "--head-alloc") ? 2 : -1;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt_text = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) prompt_file = v;
         else if (!strcmp(a, "--ids")) ids_text = v;
         else if (!strcmp(a, "--ids-file")) ids_file = v;
         else if (!strcmp(a, "--answer-prefix")) answer_prefix = v;
-        else if (!strcmp(a, "--cache")) cache_name = v;
-        else if (policy >= 0) {
-            mkv_gen_params scratch = p; /* checked here, applied after the preset */
-            if (mkv_gen_params_set(&scratch, a, v) != MKV_OK) return MKV_ERR_USAGE;
-            policy_flag[policy] = a;
-            policy_value[policy] = v;
-        } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (!mkv_parse_threads(v, &mp.n_threads)) return MKV_ERR_USAGE; }
-        else if (!strcmp(a, "--max-memory")) {
-            if (!mkv_parse_bytes(a, v, &mp.max_memory)) return MKV_ERR_USAGE;
-            mkv_alloc_set_limit(mp.max_memory);
-        } else if (a[0] == '-' && !strchr(a, '_') && (a[1] == '-' || !strcmp(a, "-c")) && mkv_gen_params_is_option(a)) {
-            if (mkv_gen_params_set(&p, a, v) != MKV_OK) return MKV_ERR_USAGE;
+        else if (!strcmp(a, "--system")) system_text = v, chat = true;
+        else if (!strcmp(a, "--messages")) messages_file = v, chat = true;
+        else if (!strcmp(a, "--chat-template-file")) template_file = v;
+        else if (gen_options_value(&o, a, v, &st)) {
+            if (st != MKV_OK) return st;
         } else return mkv_fail(MKV_ERR_USAGE, "unknown option '%s' (see maskkv generate --help)", a);
         if (!v) return mkv_arg_missing(a);
     }
     if (!model_path) return mkv_fail(MKV_ERR_USAGE, "-m MODEL is required");
-    if (!!prompt_text + !!prompt_file + !!ids_text + !!ids_file != 1)
-        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --ids \"...\" or --ids-file FILE");
-    if (mkv_gen_params_set_cache(&p, cache_name) != MKV_OK) return MKV_ERR_USAGE;
-    for (int k = 0; k < 3; k++)
-        if (policy_flag[k] && mkv_gen_params_set(&p, policy_flag[k], policy_value[k]) != MKV_OK) return MKV_ERR_USAGE;
+    if (!!prompt_text + !!(prompt_file && !messages_file) + !!ids_text + !!ids_file + !!messages_file != 1)
+        return mkv_fail(MKV_ERR_USAGE, "give exactly one of -p TEXT, -f FILE, --messages FILE, --ids \"...\" or --ids-file FILE");
+    if (chat && (ids_text || ids_file)) return mkv_fail(MKV_ERR_USAGE, "--chat/--system need a text prompt, not token ids");
+    if ((st = gen_options_finish(&o)) != MKV_OK) return st;
+    mkv_gen_params p = o.params;
     bool boundary_requested = p.cache.mode == MKV_CACHE_EVICT && p.cache.evict.layer_alloc == MKV_LAYERS_BOUNDARY;
 
     mkv_model *model = NULL;
-    char *file_text = NULL, *chat_text = NULL, *prefixed_text = NULL;
+    char *file_text = NULL, *chat_text = NULL, *prefixed_text = NULL, *template_text = NULL;
     int32_t *prompt = NULL;
     int n_prompt = 0;
     mkv_gen_result *result = NULL;
     /* the header first: a request too big for the machine is refused before
      * the weights are mapped */
-    mkv_status st = mkv_model_load_header(model_path, &mp, &model);
+    st = mkv_model_load_header(model_path, &o.model, &model);
     if (st != MKV_OK) goto done;
     const mkv_tokenizer *tok = mkv_model_tokenizer(model);
     const mkv_hparams *hp = mkv_model_hparams(model);
@@ -191,7 +161,7 @@ mkv_status cmd_generate(int argc, char **argv) {
             st = mkv_fail(MKV_ERR_UNSUPPORTED, "%s has no tokenizer; give the prompt as --ids", model_path);
             goto done;
         }
-        const char *text = prompt_text;
+        const char *text = prompt_text ? prompt_text : "";
         if (prompt_file) {
             size_t file_len = 0;
             if ((st = mkv_read_text_file(prompt_file, (size_t)1 << 30, &file_text, &file_len)) != MKV_OK) goto done;
@@ -203,9 +173,12 @@ mkv_status cmd_generate(int argc, char **argv) {
             }
             text = file_text;
         }
+        if (template_file && (st = mkv_chat_read_template(template_file, &template_text)) != MKV_OK) goto done;
         if (chat) {
-            mkv_chat_message turn = {"user", text};
-            if ((st = mkv_chat_apply(model, &turn, 1, true, &chat_text)) != MKV_OK) goto done;
+            if ((st = chat_prompt_of(model, template_text, system_text, messages_file,
+                                     messages_file && prompt_file ? text : NULL, messages_file ? NULL : text,
+                                     &chat_text)) != MKV_OK)
+                goto done;
             text = chat_text;
         }
         if (answer_prefix) {
@@ -217,6 +190,10 @@ mkv_status cmd_generate(int argc, char **argv) {
             memcpy(prefixed_text, text, n_text);
             memcpy(prefixed_text + n_text, answer_prefix, n_prefix + 1);
             text = prefixed_text;
+        }
+        if (print_prompt) {
+            fputs(text, stdout);
+            goto done;
         }
         if ((st = mkv_tokenize(tok, text, strlen(text), true, &prompt, &n_prompt)) != MKV_OK) goto done;
         if (n_prompt == 0) {
@@ -266,6 +243,7 @@ done:
     mkv_gen_result_free(result);
     mkv_free(prompt);
     mkv_free(chat_text);
+    mkv_free(template_text);
     mkv_free(prefixed_text);
     mkv_free(file_text);
     mkv_model_free(model);

@@ -19,5 +19,7 @@ mkv_status cmd_forward(int argc, char **argv);
 mkv_status cmd_generate(int argc, char **argv);
 mkv_status cmd_calibrate(int argc, char **argv);
 mkv_status cmd_eval(int argc, char **argv);
+mkv_status cmd_chat(int argc, char **argv);
+mkv_status cmd_serve(int argc, char **argv);
 
 #endif

@@ -13,8 +13,10 @@ static const mkv_command commands[] = {
     {"detokenize", cmd_detokenize, "print the text of token ids"},
     {"forward", cmd_forward, "run the transformer on token ids and write logits"},
     {"generate", cmd_generate, "generate text by masked-diffusion denoising"},
+    {"chat", cmd_chat, "an interactive conversation (line editing, history, /reset, /file)"},
     {"eval", cmd_eval, "accuracy of cache policies on retrieval tasks (needle, recall)"},
     {"calibrate", cmd_calibrate, "measure per-layer importance for MaskKV's offline layer budgets"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat/completions, streaming, metrics)"},
 };
 
 static void usage(FILE *out) {
@@ -22,7 +24,7 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`maskkv <command> --help` describes a command's options; `maskkv --version` prints the version.\n"
-                 "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --answer-prefix \"The secret code of Edith is \" --cache maskkv --budget 64 --gen-len 8 --steps 8 --block-len 8\n");
+                 "example: maskkv generate -m models/llada-tiny-retrieval.gguf --chat -f models/example-niah.txt --cache maskkv --budget 64 --gen-len 16 --steps 16 --block-len 16\n");
 }
 
 /* A command killed by SIGINT/SIGTERM/SIGHUP leaves no temporary output file

@@ -41,7 +41,12 @@ void mkv_progress_update(mkv_progress *p, long done, long total, const char *uni
     if (!last && p->last_draw > 0 && now - p->last_draw < (p->terminal ? 0.1 : 1.0)) return;
     p->last_draw = now;
     char rate[64] = "", eta[48] = "";
-    if (work_unit && elapsed > 0) snprintf(rate, sizeof rate, ", %.0f %s/s", work / elapsed, work_unit);
+    /* no rate until it means something (the first item of a phase may come
+     * microseconds after its start) */
+    if (work_unit && elapsed >= 0.05) {
+        double r = work / elapsed;
+        snprintf(rate, sizeof rate, r >= 10 ? ", %.0f %s/s" : ", %.2g %s/s", r, work_unit);
+    }
     if (!last && done > 0) {
         char left[32];
         format_seconds(left, sizeof left, elapsed * (double)(total - done) / (double)done);

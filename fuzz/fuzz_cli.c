@@ -20,11 +20,12 @@ static const struct {
 } commands[] = {
     {"generate", cmd_generate}, {"forward", cmd_forward},     {"tokenize", cmd_tokenize}, {"detokenize", cmd_detokenize},
     {"info", cmd_info},         {"calibrate", cmd_calibrate}, {"convert", cmd_convert},   {"eval", cmd_eval},
+    {"chat", cmd_chat},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const char *const path_options[] = {"-m", "--model", "-f", "--file", "-o", "--out", "--output", "--logits-out",
-                                           "--profile", "-i", "--input", "--data"};
+                                           "--profile", "-i", "--input", "--data", "--messages", "--chat-template-file"};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;

@@ -268,6 +268,29 @@ def main():
     write("chat", "template-llada", bytes([0x11]) + b"{{ '<|start_header_id|>' + message['role'] }}")
     write("chat", "template-dream", bytes([0x22]) + b"{{'<|im_start|>' + message['role'] + '\\n'}}")
     write("chat", "specials", bytes([0x09]) + b"<|eot_id|><|mdm_mask|><|im_end|>\xff")
+    # jinja: control byte (system, document, arch, bos, eos, generation prompt) + template \0 messages JSON
+    msgs = json.dumps([{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi\n"},
+                       {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "h\u00e9llo {{ x }}"}])
+    for name in ("llada-odd", "dream-tiny"):
+        tmpl = json.loads((ROOT / "tests" / "models" / name / "tokenizer_config.json").read_text())["chat_template"]
+        write("jinja", f"{name}", bytes([0x38]) + tmpl.encode() + b"\0" + msgs.encode())
+    templates = {
+        "loop": "{% for m in messages %}[{{ loop.index }}/{{ loop.length }} {{ loop.revindex0 }}"
+                "{{ 'F' if loop.first else 'f' }}]{{ m.role }}={{ m['content'] | trim | upper }}{% else %}none{% endfor %}",
+        "namespace": "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}"
+                     "{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}{{ messages | tojson }}{{ (messages | last).role }}",
+        "slices": "{{ bos_token ~ messages[0].content[1:4] ~ messages[-1]['content'][::-1] ~ 'x' * 3 ~ 7 // 2 }}"
+                  "{{ {'k': [1, 2] + [3]} }}{{ messages[0].get('nope', 'd') }}{{ 'ell' in messages[-1].content }}",
+        "whitespace": "{%- for m in messages -%}\n  {{- m.role -}}\n  : {{ m.content }}\n{%- endfor %}\n"
+                      "  {% if add_generation_prompt %}\n  gen\n  {% endif %}{# c #}{%+ if true %}p{% endif %}",
+        "raise": "{% if messages[0].role != 'user' %}{{ raise_exception('user first') }}{% endif %}",
+        "refused": "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}",
+        "unclosed": "{% for m in messages %}{{ m.content }",
+    }
+    for i, (name, tmpl) in enumerate(templates.items()):
+        write("jinja", name, bytes([(i * 23 + 0x21) % 256]) + tmpl.encode() + b"\0" + msgs.encode())
+    write("jinja", "bad-json", bytes([0x20]) + b"{{ messages | length }}\0[{\"role\": \"user\", \"content\": 3}]")
+    write("jinja", "not-a-list", bytes([0x01]) + b"{{ messages[0].content }}\0{\"role\": \"user\"}")
     # profile
     prof = {"format": "maskkv-profile", "version": 1,
             "model": {"arch": "llada", "n_layers": 2, "d_model": 96, "n_heads": 3, "n_kv_heads": 3, "n_vocab": 384,
@@ -311,6 +334,25 @@ def main():
     ]
     for i, c in enumerate(cases):
         write("cli", f"{c[0]}-{i:02d}", argv(*c))
+    # serve_request: control byte (bit 0 chat, bits 1-3 the max_tokens limit) + HTTP body
+    bodies = [
+        (0x0c, {"prompt": "The secret code of Alice is", "max_tokens": 8, "steps": 8, "block_length": 8}),
+        (0x0d, {"model": "m", "messages": [{"role": "system", "content": "Be brief."},
+                                           {"role": "user", "content": "Hi"}], "max_tokens": 16, "stream": True,
+                "cache": "maskkv", "budget": 4, "temperature": 0.5, "top_p": 0.9, "top_k": 5, "seed": 7}),
+        (0x0d, {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text",
+                                                                                        "text": "b"}]}],
+                "max_completion_tokens": 8, "answer_prefix": "Sure: ", "remasking": "random", "alg": "entropy"}),
+        (0x0c, {"prompt": [1, 2, 3], "max_tokens": 4, "block_length": 4, "cache": "dllm", "threshold": 0.9}),
+        (0x0c, {"prompt": ["one"], "n": 1, "stop": None, "logprobs": False, "cfg": 0, "alg_temp": 0.1}),
+        (0x0d, {"messages": [{"role": "developer", "content": "x"}, {"role": "user", "content": "y"},
+                             {"role": "assistant", "content": "z"}]}),
+    ]
+    for i, (control, body) in enumerate(bodies):
+        write("serve_request", f"body-{i}", bytes([control]) + json.dumps(body).encode())
+    write("serve_request", "invalid-utf8", bytes([0x0c]) + b'{"prompt": "caf\xc3\x28 \xed\xa0\x80"}')
+    write("serve_request", "escapes", bytes([0x0c]) + b'{"prompt": "\\u0000\\ud83d\\ude00\\n", "max_tokens": 1e3}')
+    write("serve_request", "truncated", bytes([0x0d]) + b'{"messages": [{"role": "user", "content": "Hi"')
 
 
 if __name__ == "__main__":

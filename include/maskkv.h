@@ -349,15 +349,65 @@ typedef struct {
     const char *content; /* UTF-8 */
 } mkv_chat_message;
 
-/* Renders a conversation with the model's chat template (its Jinja template,
- * or the built-in LLaDA/Dream renderer of its family): a system prompt is a
- * first message of role "system". With add_generation_prompt the text ends
- * with the assistant header, ready to generate. The special tokens are
- * text: tokenize with parse_special. *out_text: mkv_free. MKV_ERR_UNSUPPORTED
- * when the model has no chat template or the conversation is beyond what
- * its renderer supports. [thread-safe] */
+/* Renders a conversation with the model's chat template, as transformers'
+ * apply_chat_template(messages, add_generation_prompt=..., tokenize=False)
+ * renders it: the Jinja template of the file (GGUF tokenizer.chat_template,
+ * tokenizer_config.json chat_template) through maskkv's Jinja subset
+ * (if/for/set/namespace, loop.*, the filters, tests and string methods chat
+ * templates use; macros, includes and the like are refused), or the built-in
+ * LLaDA/Dream renderer of the model's family when the file has no template
+ * or its template of that family uses a construct outside the subset. A
+ * system prompt is a first message of role "system". With
+ * add_generation_prompt the text ends with the assistant header, ready to
+ * generate. The special tokens are text: tokenize with parse_special.
+ * *out_text: mkv_free. Errors: MKV_ERR_UNSUPPORTED (no template and no known
+ * family, or a construct outside the subset in a template of another family),
+ * MKV_ERR_FORMAT (template syntax), MKV_ERR_INPUT (no messages, a message
+ * without role or content, the template raised or went past a bound: 1M
+ * loop iterations, 64 MiB of output). [thread-safe] */
 MKV_API mkv_status mkv_chat_apply(const mkv_model *model, const mkv_chat_message *messages, int n_messages,
                                   bool add_generation_prompt, char **out_text);
+/* mkv_chat_apply with a template of one's own: template_source (NULL = the
+ * model's) replaces the file's Jinja source; note (may be NULL, note_size 0)
+ * receives why the built-in renderer of the family was used instead of the
+ * template ("" when it was not). [thread-safe] */
+MKV_API mkv_status mkv_chat_apply_ex(const mkv_model *model, const char *template_source,
+                                     const mkv_chat_message *messages, int n_messages, bool add_generation_prompt,
+                                     char **out_text, char *note, size_t note_size);
+/* Reads a Jinja chat template file (UTF-8 without NUL bytes, at most 16 MiB:
+ * else MKV_ERR_FORMAT) / a document for a user turn (UTF-8 without NUL, at
+ * most 1 GiB: else MKV_ERR_INPUT) into *out (mkv_free). [thread-safe] */
+MKV_API mkv_status mkv_chat_read_template(const char *path, char **out);
+MKV_API mkv_status mkv_chat_read_document(const char *path, char **out);
+
+/* A conversation: owned copies of its messages (at most 100000), for
+ * multi-turn chat and for OpenAI-style JSON. One conversation: one thread at
+ * a time [not thread-safe]; different conversations are independent, and
+ * mkv_chat_messages() may be passed to mkv_chat_apply on any thread while
+ * no other call changes the conversation. */
+typedef struct mkv_chat_conversation mkv_chat_conversation;
+MKV_API mkv_status mkv_chat_conversation_create(mkv_chat_conversation **out);
+MKV_API void mkv_chat_conversation_free(mkv_chat_conversation *conversation);
+/* Appends a copy of (role, content): any role string, both valid UTF-8
+ * (else MKV_ERR_INPUT). */
+MKV_API mkv_status mkv_chat_add(mkv_chat_conversation *conversation, const char *role, const char *content);
+/* Drops the messages from index `keep` on (a cancelled turn, a reset). */
+MKV_API void mkv_chat_truncate(mkv_chat_conversation *conversation, int keep);
+MKV_API int mkv_chat_n_messages(const mkv_chat_conversation *conversation);
+/* The messages, valid until the next change of the conversation. */
+MKV_API const mkv_chat_message *mkv_chat_messages(const mkv_chat_conversation *conversation);
+/* Appends the messages of an OpenAI-style JSON list [{"role": "system" |
+ * "user" | "assistant", "content": "..."}, ...] (text[0..len); `name` starts
+ * the error messages): malformed JSON (or not UTF-8) is MKV_ERR_FORMAT, a
+ * valid document that is not a non-empty list of such messages
+ * MKV_ERR_INPUT; on failure the conversation is as it was. */
+MKV_API mkv_status mkv_chat_parse_json(mkv_chat_conversation *conversation, const char *text, size_t len,
+                                       const char *name);
+/* The same from a file (at most 1 GiB). */
+MKV_API mkv_status mkv_chat_load_json(mkv_chat_conversation *conversation, const char *path);
+/* Message `index` becomes "DOCUMENT\n\nCONTENT" (a document before a
+ * question, as `generate -f DOC` / `chat /file` put it). */
+MKV_API mkv_status mkv_chat_prepend_document(mkv_chat_conversation *conversation, int index, const char *document);
 
 /* ------------------------------------------------------- forward / logits */
 /* The timed parts of a forward pass (generation statistics). */
@@ -430,12 +480,25 @@ typedef struct {
                                        mkv_gen_params.profile_path                   */
 } mkv_evict_config;
 
+/* Beyond the paper (cache "maskkv-revote"): the prompt K/V MaskKV evicts go
+ * to a cold store (int8 rows with per-row scales, in an unlinked temporary
+ * file or in RAM) and the current mask queries re-vote over hot + cold rows,
+ * promoting what they now need. */
+typedef enum { MKV_COLD_OFF = 0, MKV_COLD_FILE = 1, MKV_COLD_RAM = 2 } mkv_cold_mode;
+#define MKV_REVOTE_OFF 0     /* mkv_revote_config.every: never                      */
+#define MKV_REVOTE_BLOCK (-1) /* at each new block (Dream: every gen_len/block_len steps) */
+typedef struct {
+    mkv_cold_mode cold;      /* OFF: no cold store, no re-vote (plain MaskKV) */
+    int every;               /* MKV_REVOTE_OFF, MKV_REVOTE_BLOCK or N >= 1 steps */
+} mkv_revote_config;
+
 typedef struct {
     mkv_cache_mode mode;
     int prompt_refresh;      /* Kp (50); 0 = only at the first step */
     int response_refresh;    /* Kr >= 1 (5) */
     double transfer_ratio;   /* rho in [0, 1] (0.25) */
     mkv_evict_config evict;  /* MKV_CACHE_EVICT */
+    mkv_revote_config revote;/* MKV_CACHE_EVICT + maskvote: cold store and re-vote (all 0: off) */
 } mkv_cache_config;
 
 /* What the per-step callback sees. */
@@ -490,11 +553,16 @@ typedef struct {
 
 /* The defaults of `maskkv generate`. [thread-safe] */
 MKV_API void mkv_gen_params_defaults(mkv_gen_params *params);
-/* `--cache NAME`: none | prefix | dllm | full (= dllm) | maskkv | snapkv |
+/* `--cache NAME`: none | prefix | dllm | full (= dllm) | maskkv | maskkv-revote | snapkv |
  * pyramidkv | squeeze | adakv | streaming | random. Sets the mode and, for
  * eviction, the selector and allocations (budget and the other numbers stay);
  * MKV_ERR_USAGE naming the choices when unknown. [thread-safe] */
 MKV_API mkv_status mkv_gen_params_set_cache(mkv_gen_params *params, const char *name);
+/* `--cold off|file|ram` and `--revote off|block|N` over the preset (NULL:
+ * not given): --revote alone brings a cold file, --cold alone a re-vote at
+ * each block, --cold off alone turns the re-vote off too. Given both, both
+ * are taken as they are. [thread-safe on distinct params] */
+MKV_API mkv_status mkv_gen_params_set_revote(mkv_gen_params *params, const char *cold, const char *revote);
 /* Sets one option by its `maskkv generate` flag name, with or without the
  * dashes ("budget" or "--budget", "gen-len"/"gen_len", "cache", "alg", "temp",
  * "seed", "no-eos", ...) from text ("256", "maskgit_plus"; "" or "1" for the
@@ -509,6 +577,9 @@ MKV_API bool mkv_gen_params_is_option(const char *name);
  * layout (ctypes): mkv_gen_params_free. [thread-safe] */
 MKV_API mkv_gen_params *mkv_gen_params_new(void);
 MKV_API void mkv_gen_params_free(mkv_gen_params *params);
+/* Sets params->on_step and on_step_ctx, for the same programs (a binding
+ * that never sees the struct's layout). [thread-safe] */
+MKV_API void mkv_gen_params_set_on_step(mkv_gen_params *params, mkv_step_callback on_step, void *user);
 
 /* Names of the eviction parts: "maskvote" "snapkv" "streaming" "random"
  * "full"; "uniform" "pyramid" "squeeze" "boundary" "boundary-online";
@@ -569,6 +640,13 @@ typedef struct {
     const char *profile;        /* profile file used, NULL when none */
     const char *compute;        /* precision that ran: "f32" or "bf16" */
     const char *kv_dtype;       /* element type of the K/V cache: "f32" or "bf16" */
+    /* cold store and re-vote (cache.revote on; else cold = NULL and all 0) */
+    const char *cold;           /* "file" or "ram" */
+    int64_t cold_rows;          /* rows in the cold store at the end */
+    size_t cold_bytes, cold_reserved_bytes;
+    int revotes;                /* re-votes run */
+    double revote_seconds;
+    const int64_t *revote_promoted_per_layer; /* [n_layers] cold rows promoted back to hot */
 } mkv_gen_stats;
 
 /* Accessors of a result. [thread-safe for reading] */
@@ -595,6 +673,11 @@ MKV_API void mkv_gen_result_free(mkv_gen_result *result);
 MKV_API mkv_status mkv_step_text(const mkv_step_info *info, bool prefix_only, const char *mask_text, char **out_text,
                                  size_t *out_len);
 
+/* Positions of answer[0..n) before the first EOS, EOT or pad id (n when
+ * none): the part of a (partial) answer that is text, e.g. to show a step's
+ * answer without what follows its end. [thread-safe] */
+MKV_API int mkv_answer_length(const mkv_model *model, const int32_t *answer, int n);
+
 /* ------------------------------------------------------------ calibration */
 /* Measures MaskKV's per-layer importance I(l) = 1 - mean cos(h_in, h_out) of
  * every attention sub-layer on calibration samples (the first denoising step
@@ -620,6 +703,13 @@ MKV_API void mkv_calibration_free(mkv_calibration *calibration);
  * mkv_dtype_can_write), norms and biases f32. The output is written safely
  * (temporary file, rename) and may not be one of the inputs. [thread-safe] */
 MKV_API mkv_status mkv_convert_hf_to_gguf(const char *hf_dir, const char *out_path, mkv_dtype type);
+/* The same with progress: on_tensor (may be NULL) is called after each
+ * tensor's data is written, with the tensors and bytes written so far and
+ * their totals, and the tensor's name. [thread-safe] */
+typedef void (*mkv_convert_progress)(void *user, int tensors_done, int n_tensors, size_t bytes_done, size_t n_bytes,
+                                     const char *tensor_name);
+MKV_API mkv_status mkv_convert_hf_to_gguf_ex(const char *hf_dir, const char *out_path, mkv_dtype type,
+                                             mkv_convert_progress on_tensor, void *user);
 
 /* ------------------------------------------------------------- evaluation */
 /* Exact-match accuracy of cache policies on the retrieval tasks of EVAL.md:
@@ -640,6 +730,8 @@ typedef struct {
     int n_depths;
     int samples;                /* per file */
     mkv_gen_params base;        /* sampler, gen_len, steps, refresh, ctx_size, profile_path */
+    mkv_revote_config revote;   /* method maskkv-revote: its cold store and re-vote cadence (all 0:
+                                   the preset's, a file and a re-vote at each block) */
     /* progress after every run (may be NULL): runs done, and the cell */
     void (*on_run)(void *user, int runs_done, const char *task, int length, const char *method, int budget);
     /* once, for the first run past the model's trained context (allowed by base.ctx_size); may be NULL */
@@ -657,6 +749,46 @@ MKV_API void mkv_eval_result_print_table(const mkv_eval_result *result, FILE *ou
 /* DIR/results.json and DIR/results.csv, each replaced atomically. */
 MKV_API mkv_status mkv_eval_result_save(const mkv_eval_result *result, const char *out_dir);
 MKV_API void mkv_eval_result_free(mkv_eval_result *result);
+
+/* ---------------------------------------------------------------- server */
+/* An OpenAI-compatible HTTP server over one loaded model (`maskkv serve`,
+ * libmicrohttpd): POST /v1/chat/completions and /v1/completions (OpenAI's
+ * JSON; max_tokens = gen_len; the diffusion options steps, block_length,
+ * cache, budget, alg, ... as extra fields; stream: true as server-sent
+ * events, one chunk per step that unmasks tokens), GET /v1/models, /health
+ * and /metrics (Prometheus text). Every generation goes through
+ * mkv_generate; a client that disconnects cancels its generation (the step
+ * callback stops it). README.md describes the endpoints and fields. */
+typedef struct {
+    const char *host;          /* IPv4 or IPv6 literal to bind ("127.0.0.1")            */
+    int port;                  /* 8080; 0 = a free port (on_listening says which)       */
+    int parallel;              /* generations at once (1)                               */
+    int queue;                 /* requests that may wait beyond them (8); more -> 503   */
+    int threads;               /* OpenMP threads per generation; 0 = cores / parallel   */
+    const char *api_key;       /* NULL = none; else "Authorization: Bearer KEY" or 401  */
+    const char *model_id;      /* the id /v1/models reports; NULL = the file's name     */
+    const char *profile_path;  /* maskkv's layer importance (mkv_gen_params.profile_path);
+                                  NULL = the model's default profile when it exists     */
+    size_t max_body_bytes;     /* request bodies past this get 413 (1 MiB)              */
+    int max_tokens;            /* largest max_tokens accepted (1024)                    */
+    double timeout_seconds;    /* per request, queueing included (300)                  */
+    /* called once the server listens, with its URL ("http://127.0.0.1:8080") */
+    void (*on_listening)(void *ctx, const char *url);
+    void *on_listening_ctx;
+} mkv_serve_params;
+
+/* The defaults above. [thread-safe] */
+MKV_API void mkv_serve_params_defaults(mkv_serve_params *params);
+/* Serves `model` on the calling thread until mkv_serve_stop(); then stops
+ * listening, answers new requests 503, lets the accepted ones finish (at
+ * most timeout_seconds more), and returns MKV_OK. The model must stay loaded
+ * until it returns. [not thread-safe: one server per process at a time (the
+ * stop request is process-wide); other threads may use the model meanwhile] */
+MKV_API mkv_status mkv_serve_run(const mkv_model *model, const mkv_serve_params *params);
+/* Asks the running server to stop. [thread-safe and async-signal-safe: a
+ * SIGINT/SIGTERM handler may call it; called before mkv_serve_run, the next
+ * run stops at once] */
+MKV_API void mkv_serve_stop(void);
 
 #ifdef __cplusplus
 }

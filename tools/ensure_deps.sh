@@ -2,8 +2,10 @@
 # Installs what `make` needs on a fresh Debian/Ubuntu machine, so that
 # `make run` and `make test` are the only commands a newcomer types.
 #
-#   sh tools/ensure_deps.sh build     C compiler with OpenMP, pkg-config, libcjson, libpcre2-8, libedit
-#   sh tools/ensure_deps.sh python    python3 with venv and pip (for .venv, see `make venv`)
+#   sh tools/ensure_deps.sh build     C compiler with OpenMP, pkg-config, libcjson, libpcre2-8, libedit,
+#                                     libmicrohttpd
+#   sh tools/ensure_deps.sh python    python3 with venv and pip (for .venv, see `make venv`), and curl
+#                                     (the `maskkv serve` tests)
 #
 # Each missing piece is installed with apt-get (as root, or through sudo when
 # that needs no password), printing what it installs; when neither works it
@@ -30,14 +32,17 @@ check_build() {
         pkg-config --exists libcjson || need libcjson-dev
         pkg-config --exists libpcre2-8 || need libpcre2-dev
         pkg-config --exists libedit || need libedit-dev
+        pkg-config --exists libmicrohttpd || need libmicrohttpd-dev
     else
         need libcjson-dev
         need libpcre2-dev
         need libedit-dev
+        need libmicrohttpd-dev
     fi
 }
 
 check_python() {
+    command -v curl >/dev/null 2>&1 || need curl
     if ! command -v python3 >/dev/null 2>&1; then
         need python3
         need python3-venv

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plots and the EVAL.md table from `maskkv eval --out DIR` results.
 
-    python3 tools/plot_eval.py DIR [--markdown EVAL_TABLE.md]
+    python3 tools/plot_eval.py DIR [--markdown EVAL_TABLE.md] [--metric "exact match"]
 
 Writes DIR/accuracy_vs_budget.png (the paper's Fig. 3: accuracy against budget,
 one line per method, one panel per task) and DIR/heatmap.png (the
@@ -19,6 +19,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--markdown")
+    ap.add_argument("--metric", default="exact match",
+                    help='how an answer was scored, for the labels ("codes match": the bare-prompt sets)')
     a = ap.parse_args()
     with open(os.path.join(a.dir, "results.json")) as fp:
         res = json.load(fp)
@@ -42,7 +44,7 @@ def main():
 
     lines = []
     for task in tasks:
-        lines.append(f"\n**{task}** — exact match % (and % of the full cache), averaged over lengths {lengths}\n")
+        lines.append(f"\n**{task}** — {a.metric} % (and % of the full cache), averaged over lengths {lengths}\n")
         lines.append("| method | " + " | ".join(f"B={b}" for b in budgets) + " |")
         lines.append("|---|" + "---|" * len(budgets))
         for m in methods:
@@ -69,7 +71,7 @@ def main():
                     linestyle="--" if m == "full" else "-")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("budget B (prompt KV pairs per head)")
-        ax.set_ylabel("exact match %")
+        ax.set_ylabel(f"{a.metric} %")
         ax.set_title(task)
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)

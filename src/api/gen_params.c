@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache/cold_store.h"
+#include "cache/revote.h"
 #include "generate/generate.h"
 #include "util/alloc.h"
 
@@ -12,6 +14,7 @@ mkv_status mkv_gen_params_set_cache(mkv_gen_params *p, const char *name) {
     mkv_cache_config *c = &p->cache;
     mkv_evict_config *e = &c->evict;
     if (!name) return mkv_fail(MKV_ERR_USAGE, "--cache needs a value");
+    mkv_revote_config revote = {MKV_COLD_OFF, MKV_REVOTE_OFF};
     if (!strcmp(name, "none")) c->mode = MKV_CACHE_NONE;
     else if (!strcmp(name, "prefix")) c->mode = MKV_CACHE_PREFIX;
     else if (!strcmp(name, "dllm") || !strcmp(name, "full")) c->mode = MKV_CACHE_DLLM;
@@ -19,10 +22,11 @@ mkv_status mkv_gen_params_set_cache(mkv_gen_params *p, const char *name) {
         mkv_selector selector = MKV_SELECT_SNAPKV;
         mkv_layer_alloc layers = MKV_LAYERS_UNIFORM;
         mkv_head_alloc heads = MKV_HEADS_UNIFORM;
-        if (!strcmp(name, "maskkv")) {
+        if (!strcmp(name, "maskkv") || !strcmp(name, "maskkv-revote")) {
             selector = MKV_SELECT_MASKVOTE;
             layers = MKV_LAYERS_BOUNDARY;
             heads = MKV_HEADS_PREFERENCE;
+            if (name[6]) revote = (mkv_revote_config){MKV_COLD_FILE, MKV_REVOTE_BLOCK};
         } else if (!strcmp(name, "snapkv")) {
         } else if (!strcmp(name, "pyramidkv")) layers = MKV_LAYERS_PYRAMID;
         else if (!strcmp(name, "squeeze")) layers = MKV_LAYERS_SQUEEZE;
@@ -31,15 +35,27 @@ mkv_status mkv_gen_params_set_cache(mkv_gen_params *p, const char *name) {
         else if (!strcmp(name, "random")) selector = MKV_SELECT_RANDOM;
         else
             return mkv_fail(MKV_ERR_USAGE,
-                            "--cache: unknown mode '%s' (none, prefix, dllm, maskkv, snapkv, pyramidkv, squeeze, adakv, "
-                            "streaming, random)",
+                            "--cache: unknown mode '%s' (none, prefix, dllm, maskkv, maskkv-revote, snapkv, pyramidkv, "
+                            "squeeze, adakv, streaming, random)",
                             name);
         c->mode = MKV_CACHE_EVICT;
         e->selector = selector;
         e->layer_alloc = layers;
         e->head_alloc = heads;
     }
+    c->revote = revote;
     snprintf(p->cache_name, sizeof p->cache_name, "%s", name);
+    return MKV_OK;
+}
+
+mkv_status mkv_gen_params_set_revote(mkv_gen_params *p, const char *cold, const char *revote) {
+    mkv_revote_config r = p->cache.revote;
+    if (cold && !mkv_cold_mode_from_name(cold, &r.cold))
+        return mkv_fail(MKV_ERR_USAGE, "--cold: unknown value '%s' (off, file, ram)", cold);
+    if (revote && !mkv_revote_parse(revote, &r.every)) return MKV_ERR_USAGE;
+    if (revote && !cold && r.every != MKV_REVOTE_OFF && r.cold == MKV_COLD_OFF) r.cold = MKV_COLD_FILE;
+    if (cold && !revote) r.every = r.cold == MKV_COLD_OFF ? MKV_REVOTE_OFF : (r.every ? r.every : MKV_REVOTE_BLOCK);
+    p->cache.revote = r;
     return MKV_OK;
 }
 
@@ -51,9 +67,14 @@ mkv_gen_params *mkv_gen_params_new(void) {
 
 void mkv_gen_params_free(mkv_gen_params *p) { mkv_free(p); }
 
+void mkv_gen_params_set_on_step(mkv_gen_params *p, mkv_step_callback on_step, void *user) {
+    p->on_step = on_step;
+    p->on_step_ctx = user;
+}
+
 /* ------------------------------------------------------------ by name */
 
-typedef enum { OPT_INT, OPT_FLOAT, OPT_U64, OPT_SWITCH, OPT_CHOICE, OPT_CACHE, OPT_PROFILE } opt_kind;
+typedef enum { OPT_INT, OPT_FLOAT, OPT_U64, OPT_SWITCH, OPT_CHOICE, OPT_CACHE, OPT_PROFILE, OPT_COLD, OPT_REVOTE } opt_kind;
 
 typedef struct {
     const char *name;
@@ -103,6 +124,8 @@ static const gen_option options[] = {
     {"window", OPT_INT, AT(cache.evict.window), 1, 1 << 20, NULL},
     {"pool-kernel", OPT_INT, AT(cache.evict.pool_kernel), 1, 1025, NULL},
     {"boundary-size", OPT_INT, AT(cache.evict.boundary_size), 1, 1 << 10, NULL},
+    {"cold", OPT_COLD, AT(cache.revote.cold), 0, 0, NULL},
+    {"revote", OPT_REVOTE, AT(cache.revote.every), 0, 0, NULL},
 };
 #undef AT
 
@@ -157,6 +180,8 @@ mkv_status mkv_gen_params_set(mkv_gen_params *params, const char *name, const ch
             }
         return mkv_fail(MKV_ERR_USAGE, "%s: unknown value '%s'", name, value);
     case OPT_CACHE: return mkv_gen_params_set_cache(params, value);
+    case OPT_COLD: return mkv_gen_params_set_revote(params, value ? value : "", NULL);
+    case OPT_REVOTE: return mkv_gen_params_set_revote(params, NULL, value ? value : "");
     case OPT_PROFILE:
         if (!value) return mkv_fail(MKV_ERR_USAGE, "%s needs a value", name);
         params->profile_path = value;

@@ -53,6 +53,17 @@ static cJSON *stats_object(const mkv_gen_result *r) {
         for (int l = 0; l < s->n_layers; l++)
             cJSON_AddItemToArray(per_layer, cJSON_CreateNumber((double)s->kv_kept_per_layer[l]));
     }
+    if (s->cold) {
+        cJSON_AddStringToObject(o, "cold", s->cold);
+        cJSON_AddNumberToObject(o, "cold_rows", (double)s->cold_rows);
+        cJSON_AddNumberToObject(o, "cold_bytes", (double)s->cold_bytes);
+        cJSON_AddNumberToObject(o, "cold_reserved_bytes", (double)s->cold_reserved_bytes);
+        cJSON_AddNumberToObject(o, "revotes", s->revotes);
+        cJSON_AddNumberToObject(o, "revote_seconds", s->revote_seconds);
+        cJSON *promoted = cJSON_AddArrayToObject(o, "revote_promoted_per_layer");
+        for (int l = 0; l < s->n_layers; l++)
+            cJSON_AddItemToArray(promoted, cJSON_CreateNumber((double)s->revote_promoted_per_layer[l]));
+    }
     return o;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cold_store.h"
 #include "cache/profile.h"
 #include "generate/generate.h"
 #include "model/model.h"
@@ -95,6 +96,15 @@ static void fill_stats(const mkv_model *model, const mkv_gen_params *p, mkv_gen_
     s->profile = g->profile[0] ? g->profile : NULL;
     s->compute = mkv_compute_name(r->compute);
     s->kv_dtype = mkv_dtype_name(mkv_compute_kv_dtype(r->compute));
+    if (r->revote.promoted_per_layer) {
+        s->cold = mkv_cold_mode_name(r->revote.cold);
+        s->cold_rows = r->revote.cold_rows;
+        s->cold_bytes = r->revote.cold_bytes;
+        s->cold_reserved_bytes = r->revote.cold_reserved_bytes;
+        s->revotes = r->revote.n_revotes;
+        s->revote_seconds = r->revote.seconds;
+        s->revote_promoted_per_layer = r->revote.promoted_per_layer;
+    }
 }
 
 mkv_status mkv_generate(const mkv_model *model, const int32_t *prompt, int n_prompt, const mkv_gen_params *params,

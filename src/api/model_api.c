@@ -77,23 +77,3 @@ bool mkv_dtype_can_write(mkv_dtype type) {
 const char *mkv_forward_part_name(mkv_forward_part part) {
     return (int)part >= 0 && part < MKV_PART_COUNT ? mkv_forward_part_names[part] : NULL;
 }
-
-/* Today's renderer: the built-in one of the family (a system turn and one
- * user turn, then the generation prompt). */
-mkv_status mkv_chat_apply(const mkv_model *model, const mkv_chat_message *messages, int n_messages,
-                          bool add_generation_prompt, char **out_text) {
-    *out_text = NULL;
-    if (n_messages < 1 || !messages) return mkv_fail(MKV_ERR_INPUT, "chat: no messages");
-    for (int i = 0; i < n_messages; i++)
-        if (!messages[i].role || !messages[i].content)
-            return mkv_fail(MKV_ERR_INPUT, "chat: message %d has no role or no content", i);
-    const char *system = NULL;
-    int first = 0;
-    if (!strcmp(messages[0].role, "system")) system = messages[0].content, first = 1;
-    if (n_messages - first != 1 || strcmp(messages[first].role, "user") != 0 || !add_generation_prompt)
-        return mkv_fail(MKV_ERR_UNSUPPORTED,
-                        "chat: this build renders an optional system message and one user message followed by the "
-                        "generation prompt");
-    return mkv_chat_render(mkv_chat_detect(model->chat_template, model->hp.arch), messages[first].content, system,
-                           out_text);
-}

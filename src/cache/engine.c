@@ -63,6 +63,15 @@ mkv_status mkv_engine_init(mkv_engine *e, const mkv_model *model, const mkv_cach
         st = mkv_evict_policy_create(&config->evict, hp, n_prompt, n_total, &e->policy);
         if (st != MKV_OK) goto fail;
     }
+    if (config->revote.cold != MKV_COLD_OFF || config->revote.every != MKV_REVOTE_OFF) {
+        st = MKV_ERR_USAGE;
+        if (config->mode != MKV_CACHE_EVICT || config->evict.selector != MKV_SELECT_MASKVOTE) {
+            mkv_fail(st, "--cold and --revote re-vote with Mask-Voting: use them with --cache maskkv");
+            goto fail;
+        }
+        if ((st = mkv_revote_create(&config->revote, model, e->dyn_start, n_dyn, &e->revote)) != MKV_OK) goto fail;
+        mkv_evict_policy_set_cold(e->policy, mkv_revote_cold(e->revote));
+    }
     return MKV_OK;
 nomem:
     st = mkv_last_status() ? mkv_last_status() : MKV_ERR_NOMEM;
@@ -86,6 +95,7 @@ void mkv_engine_free(mkv_engine *e) {
     mkv_free(e->logit_rows);
     mkv_free(e->selected);
     if (e->policy) mkv_evict_policy_free(e->policy);
+    mkv_revote_free(e->revote);
     memset(e, 0, sizeof *e);
 }
 
@@ -125,6 +135,15 @@ static mkv_status full_pass(mkv_engine *e, const int32_t *tokens, int n_logits, 
 static mkv_status response_pass(mkv_engine *e, const int32_t *tokens, int n_logits, float *logits) {
     mkv_forward_observer obs = {.attn_out_cache = e->attn_out_cache, .ffn_out_cache = e->ffn_out_cache,
                                 .response_start = e->dyn_start};
+    int n = fill_range(e->rows, e->dyn_start, e->n_total);
+    return mkv_forward(e->model, &e->ws, &e->store, tokens, e->rows, n, &obs, e->logit_rows, n_logits, logits);
+}
+
+/* A re-vote step: the response pass with the re-vote before each layer's attention. */
+static mkv_status revote_pass(mkv_engine *e, const int32_t *tokens, int n_logits, float *logits) {
+    mkv_forward_observer obs = {.attn_out_cache = e->attn_out_cache, .ffn_out_cache = e->ffn_out_cache,
+                                .response_start = e->dyn_start};
+    mkv_revote_prepare_pass(e->revote, tokens, e->model->hp.mask_id, &obs);
     int n = fill_range(e->rows, e->dyn_start, e->n_total);
     return mkv_forward(e->model, &e->ws, &e->store, tokens, e->rows, n, &obs, e->logit_rows, n_logits, logits);
 }
@@ -269,7 +288,9 @@ mkv_status mkv_engine_logits(mkv_engine *e, const int32_t *tokens, int step, int
     case MKV_CACHE_DLLM:
     case MKV_CACHE_EVICT: {
         int kp = e->config.prompt_refresh, kr = e->config.response_refresh;
+        bool revote = e->revote && mkv_revote_due(e->revote, step, block_start);
         if (step == 0 || (kp > 0 && step % kp == 0)) return full_pass(e, tokens, n, logits);
+        if (revote) return revote_pass(e, tokens, n, logits);
         if (step % kr == 0) return response_pass(e, tokens, n, logits);
         return partial_step(e, tokens, n, logits);
     }

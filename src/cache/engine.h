@@ -9,7 +9,9 @@
  *            refreshed every response_refresh steps, with the adaptive partial
  *            update of the transfer_ratio least-similar tokens in between.
  *   evict  — dllm with the prompt K/V evicted by a policy (MaskKV, SnapKV, ...)
- *            during each prompt-refresh pass, layer by layer.
+ *            during each prompt-refresh pass, layer by layer; with a cold
+ *            store, the evicted rows are kept compact and re-voted at chosen
+ *            steps (revote.h), each such step a response pass.
  * Dream's shifted logits read position i from row i-1, so for Dream the last
  * prompt token is kept with the response rows (always recomputed, never evicted). */
 #ifndef MKV_ENGINE_H
@@ -20,6 +22,7 @@
 
 #include "cache/evict.h"
 #include "cache/kv_store.h"
+#include "cache/revote.h"
 #include "model/forward.h"
 
 /* mkv_cache_mode and mkv_cache_config are public (maskkv.h). */
@@ -37,6 +40,7 @@ typedef struct {
     float *similarity;
     int32_t *rows, *logit_rows, *selected;
     mkv_evict_policy *policy;
+    mkv_revote *revote;      /* NULL unless config.revote.cold is set */
     int prefix_block_start;
     int n_full_passes, n_partial_steps;
 } mkv_engine;

@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "cache/budgets.h"
+#include "cache/cold_store.h"
 #include "cache/selectors.h"
 #include "util/alloc.h"
 
@@ -132,6 +133,7 @@ struct mkv_evict_policy {
     float *pool_scratch;          /* [n_ev] */
     mkv_rank_entry *rank_scratch; /* [n_ev] or [n_kv * n_ev] (AdaKV) */
     int32_t *keep;                /* [n_ev] */
+    mkv_cold_store *cold;         /* evicted rows go here when set (revote.h) */
 };
 
 static bool online_layers(const mkv_evict_config *c) {
@@ -423,7 +425,9 @@ static mkv_status evict_layer(mkv_evict_policy *p, mkv_kv_store *store, int laye
     mkv_budgets_clamp(budget, H, 1, n);
     for (int h = 0; h < H; h++) {
         int n_keep = mkv_select_top(scores + (size_t)h * n, n, p->protect_from, budget[h], p->rank_scratch, p->keep);
-        mkv_status st = mkv_kv_head_keep(store, layer, h, p->keep, n_keep);
+        const mkv_kv_head *full = &store->layers[layer].heads[h];
+        mkv_status st = p->cold ? mkv_cold_capture(p->cold, layer, h, full->k, full->v, n, p->keep, n_keep) : MKV_OK;
+        if (st == MKV_OK) st = mkv_kv_head_keep(store, layer, h, p->keep, n_keep);
         if (st != MKV_OK) return st;
     }
     count_kept(p, store, layer);
@@ -460,6 +464,8 @@ static mkv_status after_attention(void *ctx, int layer, mkv_kv_store *store, flo
     if (online) return MKV_OK;
     return evict_layer(p, store, layer, scores);
 }
+
+void mkv_evict_policy_set_cold(mkv_evict_policy *p, mkv_cold_store *cold) { p->cold = cold; }
 
 mkv_status mkv_evict_finish_pass(mkv_evict_policy *p, mkv_kv_store *store) {
     if (!p->ready) {

@@ -32,6 +32,10 @@ mkv_status mkv_evict_prepare_pass(mkv_evict_policy *policy, const int32_t *token
                                   mkv_forward_observer *observer);
 /* After the pass: evicts every layer not yet evicted (online allocations). */
 mkv_status mkv_evict_finish_pass(mkv_evict_policy *policy, mkv_kv_store *store);
+/* From now on each eviction first copies the rows it drops into `cold`
+ * (NULL: none), for a later re-vote (revote.h). */
+typedef struct mkv_cold_store mkv_cold_store;
+void mkv_evict_policy_set_cold(mkv_evict_policy *policy, mkv_cold_store *cold);
 /* Kept prompt pairs per layer (sum over KV heads) after the last pass. */
 const int64_t *mkv_evict_kept_per_layer(const mkv_evict_policy *policy);
 /* Budgets chosen in the last pass (for --json): layer budgets k_l, the average

@@ -453,7 +453,16 @@ static const char *dir_name(const char *dir, char *buf, size_t size) {
     return slash ? slash + 1 : buf;
 }
 
-static mkv_status convert(const char *in_dir, const char *out_path, mkv_dtype out_type) {
+/* Bytes of a tensor's data once written as `type`. */
+static size_t tensor_out_bytes(const mkv_tensor *t, mkv_dtype type) {
+    const mkv_dtype_traits *d = mkv_dtype_info((int)type);
+    int64_t n = 1;
+    for (int i = 0; i < t->n_dims; i++) n *= t->ne[i];
+    return d ? (size_t)(n / d->block_size) * d->block_bytes : 0;
+}
+
+static mkv_status convert(const char *in_dir, const char *out_path, mkv_dtype out_type, mkv_convert_progress on_tensor,
+                          void *user) {
     mkv_model *model = NULL;
     mkv_hf_config cfg = {0};
     mkv_hf_special_vocab sv = {0};
@@ -547,8 +556,14 @@ static mkv_status convert(const char *in_dir, const char *out_path, mkv_dtype ou
         st = mkv_gguf_writer_add_tensor_info(w, t->name, tensor_types[order[k]], t->n_dims, t->ne);
     }
     if (!st) st = mkv_gguf_writer_write_header(w);
-    for (int k = 0; k < model->n_tensors && !st; k++)
-        st = write_tensor_data(w, model, &model->tensors[order[k]], tensor_types[order[k]]);
+    size_t n_bytes = 0, bytes_done = 0;
+    for (int k = 0; k < model->n_tensors; k++) n_bytes += tensor_out_bytes(&model->tensors[k], tensor_types[k]);
+    for (int k = 0; k < model->n_tensors && !st; k++) {
+        const mkv_tensor *t = &model->tensors[order[k]];
+        st = write_tensor_data(w, model, t, tensor_types[order[k]]);
+        bytes_done += tensor_out_bytes(t, tensor_types[order[k]]);
+        if (!st && on_tensor) on_tensor(user, k + 1, model->n_tensors, bytes_done, n_bytes, t->name);
+    }
     if (!st) {
         st = mkv_gguf_writer_finish(w);
         w = NULL;
@@ -567,6 +582,11 @@ done:
 }
 
 mkv_status mkv_convert_hf_to_gguf(const char *in, const char *out, mkv_dtype type) {
+    return mkv_convert_hf_to_gguf_ex(in, out, type, NULL, NULL);
+}
+
+mkv_status mkv_convert_hf_to_gguf_ex(const char *in, const char *out, mkv_dtype type, mkv_convert_progress on_tensor,
+                                     void *user) {
     if (!mkv_dtype_can_write(type))
         return mkv_fail(MKV_ERR_USAGE,
                         "--type: maskkv reads %s but does not write it (one of f32, f16, bf16, q8_0, q4_0; "
@@ -580,5 +600,5 @@ mkv_status mkv_convert_hf_to_gguf(const char *in, const char *out, mkv_dtype typ
     const char *inputs[] = {in};
     mkv_status st = mkv_output_check(out, inputs, 1);
     if (st) return st;
-    return convert(in, out, type);
+    return convert(in, out, type, on_tensor, user);
 }

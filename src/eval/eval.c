@@ -4,7 +4,8 @@
  * harness behind EVAL.md.
  *
  * The evaluation sets are JSONL files DATA/<task>_<length>.jsonl made by
- * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths). */
+ * tools/train/tasks.py (fields: prompt or prompt_ids, answer, depth/depths, and
+ * match: "exact" (the default) or "codes", generate/answer_match.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "maskkv.h"
+#include "model/forward.h"
+#include "generate/answer_match.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -19,6 +22,7 @@ typedef struct {
     int32_t *prompt;
     int n_prompt;
     char *answer;
+    mkv_answer_match match;
     double depth;   /* first needle's relative depth, -1 if none */
 } eval_sample;
 
@@ -75,6 +79,21 @@ static mkv_status load_samples(const char *path, const mkv_tokenizer *tok, int m
             const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
             const cJSON *depth = cJSON_GetObjectItemCaseSensitive(doc, "depth");
             const cJSON *depths = cJSON_GetObjectItemCaseSensitive(doc, "depths");
+            const cJSON *match = cJSON_GetObjectItemCaseSensitive(doc, "match");
+            mkv_answer_match match_rule = MKV_MATCH_EXACT;
+            if (doc && match && !(cJSON_IsString(match) && mkv_answer_match_parse(match->valuestring, &match_rule))) {
+                cJSON_Delete(doc);
+                free_samples(samples, n);
+                mkv_free(text);
+                return mkv_fail(MKV_ERR_FORMAT, "%s:%d: \"match\" must be \"exact\" or \"codes\"", path, line_no + 1);
+            }
+            if (match_rule == MKV_MATCH_CODES && cJSON_IsString(answer) && !strpbrk(answer->valuestring, "0123456789")) {
+                cJSON_Delete(doc);
+                free_samples(samples, n);
+                mkv_free(text);
+                return mkv_fail(MKV_ERR_FORMAT, "%s:%d: \"match\": \"codes\" needs a number in the answer", path,
+                                line_no + 1);
+            }
             if (!doc || !cJSON_IsString(answer) || (!cJSON_IsArray(ids) && !cJSON_IsString(prompt))) {
                 cJSON_Delete(doc);
                 free_samples(samples, n);
@@ -83,6 +102,7 @@ static mkv_status load_samples(const char *path, const mkv_tokenizer *tok, int m
                                 line_no + 1);
             }
             eval_sample *s = &samples[n];
+            s->match = match_rule;
             s->depth = cJSON_IsNumber(depth) ? depth->valuedouble
                        : (cJSON_IsArray(depths) && cJSON_IsNumber(cJSON_GetArrayItem(depths, 0)))
                            ? cJSON_GetArrayItem(depths, 0)->valuedouble : -1;
@@ -177,6 +197,8 @@ static mkv_status run_set(const mkv_model *model, mkv_eval_result *r, int t, int
         p.on_layer = NULL;
         mkv_status st = mkv_gen_params_set_cache(&p, r->methods[m]);
         if (st != MKV_OK) return st;
+        if (p.cache.revote.cold != MKV_COLD_OFF && (ep->revote.cold != MKV_COLD_OFF || ep->revote.every != MKV_REVOTE_OFF))
+            p.cache.revote = ep->revote;
         bool evicts = p.cache.mode == MKV_CACHE_EVICT;
         for (int b = 0; b < (evicts ? ep->n_budgets : 1); b++) {
             p.cache.evict.budget = r->budgets[b];
@@ -194,7 +216,7 @@ static mkv_status run_set(const mkv_model *model, mkv_eval_result *r, int t, int
                 bool correct = false;
                 if (mkv_detokenize_output(tok, answer, len, 0, &text, NULL, NULL) == MKV_OK) {
                     trim(text);
-                    correct = strcmp(text, set[s].answer) == 0;
+                    correct = mkv_answer_matches(text, set[s].answer, set[s].match);
                 }
                 mkv_free(text);
                 mkv_gen_result_free(g);
@@ -223,7 +245,7 @@ static mkv_status build_json(const mkv_model *model, mkv_eval_result *r, double 
     cJSON_AddStringToObject(root, "model", mkv_model_path(model));
     cJSON_AddNumberToObject(root, "samples_per_cell", ep->samples);
     cJSON_AddNumberToObject(root, "gen_len", ep->base.gen_len);
-    cJSON_AddStringToObject(root, "compute", mkv_compute_name(mkv_compute_for_model(model, ep->base.compute)));
+    cJSON_AddStringToObject(root, "compute", mkv_compute_name(mkv_compute_for_request(model, &ep->base)));
     cJSON_AddNumberToObject(root, "seconds", seconds);
     cJSON *rows = cJSON_AddArrayToObject(root, "results");
     for (int t = 0; t < ep->n_tasks; t++)
@@ -255,6 +277,10 @@ mkv_status mkv_eval_run(const mkv_model *model, const mkv_eval_params *params, m
     for (int m = 0; m < params->n_methods; m++) {
         mkv_gen_params probe = params->base;
         if (mkv_gen_params_set_cache(&probe, params->methods[m]) != MKV_OK) return MKV_ERR_USAGE;
+        bool revotes = probe.cache.revote.cold != MKV_COLD_OFF;
+        if (revotes && (params->revote.cold != MKV_COLD_OFF || params->revote.every != MKV_REVOTE_OFF) &&
+            (params->revote.cold == MKV_COLD_OFF || params->revote.every == MKV_REVOTE_OFF))
+            return mkv_fail(MKV_ERR_USAGE, "--methods maskkv-revote needs --cold file|ram and --revote block|N");
         if (probe.cache.mode != MKV_CACHE_DLLM && probe.cache.mode != MKV_CACHE_EVICT)
             return mkv_fail(MKV_ERR_USAGE, "--methods: '%s' is not a prompt-cache method (full, maskkv, snapkv, ...)",
                             params->methods[m]);

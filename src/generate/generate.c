@@ -35,6 +35,9 @@ mkv_status mkv_gen_validate(const mkv_model *m, const mkv_gen_params *p, int n_p
     if (n_prompt <= 0) return mkv_fail(MKV_ERR_INPUT, "the prompt is empty");
     if (p->gen_len <= 0) return mkv_fail(MKV_ERR_USAGE, "--gen-len must be at least 1 (got %d)", p->gen_len);
     if (p->steps <= 0) return mkv_fail(MKV_ERR_USAGE, "--steps must be at least 1 (got %d)", p->steps);
+    if (!mkv_compute_request_supported(m, p))
+        return mkv_fail(MKV_ERR_UNSUPPORTED, "--compute bf16 does not run with a cold store (--cold, --revote, "
+                                             "maskkv-revote) yet: use --compute f32 or auto");
     if (p->ctx_size < 0) return mkv_fail(MKV_ERR_USAGE, "--ctx-size must be at least 1 (got %d)", p->ctx_size);
     if (p->ctx_size > 0 && (int64_t)n_prompt + p->gen_len > p->ctx_size)
         return mkv_fail(MKV_ERR_INPUT, "prompt (%d tokens) + gen-len (%d) exceeds --ctx-size %d", n_prompt, p->gen_len,
@@ -289,8 +292,11 @@ mkv_status mkv_denoise(const mkv_model *m, const int32_t *prompt, int n_prompt, 
     memcpy(g.tokens, prompt, (size_t)n_prompt * sizeof(int32_t));
     for (size_t i = (size_t)n_prompt; i < n; i++) g.tokens[i] = m->hp.mask_id;
     double start = mkv_now_seconds();
-    const mkv_compute compute = mkv_compute_for_model(m, p->compute);
-    st = mkv_engine_init(&g.cond, m, &p->cache, compute, n_prompt, g.n_total);
+    mkv_cache_config cache = p->cache;
+    if (sampler_of(m, p) == MKV_SAMPLER_DREAM && cache.revote.every == MKV_REVOTE_BLOCK)
+        cache.revote.every = mkv_revote_dream_interval(p->steps, p->gen_len, p->block_len);
+    const mkv_compute compute = mkv_compute_for_request(m, p);
+    st = mkv_engine_init(&g.cond, m, &cache, compute, n_prompt, g.n_total);
     if (st != MKV_OK) goto done;
     g.cond.ws.on_layer = p->on_layer;
     g.cond.ws.on_layer_ctx = p->on_layer_ctx;
@@ -303,7 +309,7 @@ mkv_status mkv_denoise(const mkv_model *m, const int32_t *prompt, int n_prompt, 
             goto done;
         }
         for (size_t i = 0; i < n; i++) g.uncond_tokens[i] = m->hp.mask_id;
-        st = mkv_engine_init(&g.uncond, m, &p->cache, compute, n_prompt, g.n_total);
+        st = mkv_engine_init(&g.uncond, m, &cache, compute, n_prompt, g.n_total);
         if (st != MKV_OK) goto done;
         g.uncond.ws.on_layer = p->on_layer;
         g.uncond.ws.on_layer_ctx = p->on_layer_ctx;
@@ -326,6 +332,7 @@ mkv_status mkv_denoise(const mkv_model *m, const int32_t *prompt, int n_prompt, 
     result->sampling_seconds = g.sampling_seconds;
     result->n_full_passes = g.cond.n_full_passes;
     result->n_partial_steps = g.cond.n_partial_steps;
+    if (g.cond.revote && (st = mkv_revote_get_stats(g.cond.revote, m->hp.n_layers, &result->revote)) != MKV_OK) goto done;
     if (p->cache.mode == MKV_CACHE_DLLM || p->cache.mode == MKV_CACHE_EVICT) {
         result->kv_kept_per_layer = mkv_calloc((size_t)m->hp.n_layers, sizeof(int64_t), "kept per layer");
         if (result->kv_kept_per_layer)
@@ -352,6 +359,7 @@ done:
 void mkv_denoise_result_free(mkv_denoise_result *r) {
     mkv_free(r->tokens);
     mkv_free(r->kv_kept_per_layer);
+    mkv_free(r->revote.promoted_per_layer);
     memset(r, 0, sizeof *r);
 }
 

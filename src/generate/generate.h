@@ -32,6 +32,7 @@ typedef struct {
     mkv_forward_timing prefill_timing, decode_timing;
     double sampling_seconds;
     mkv_compute compute;        /* the precision that ran (F32 or BF16) */
+    mkv_revote_stats revote;    /* cold store and re-votes (zero when off) */
 } mkv_denoise_result;
 
 /* The denoising loop on prompt ids (the public mkv_generate wraps it with
@@ -41,7 +42,6 @@ mkv_status mkv_denoise(const mkv_model *model, const int32_t *prompt, int n_prom
                         mkv_denoise_result *result);
 void mkv_denoise_result_free(mkv_denoise_result *result);
 
-/* Length of the answer before the first EOS/EOT (pad) token. */
-int mkv_answer_length(const mkv_model *model, const int32_t *answer, int n);
+/* mkv_answer_length is public (maskkv.h). */
 
 #endif

@@ -94,6 +94,23 @@ mkv_compute mkv_compute_for_model(const mkv_model *model, mkv_compute requested)
     return total > 0 && 2 * low_precision > total ? MKV_COMPUTE_BF16 : MKV_COMPUTE_F32;
 }
 
+/* The cold store and the re-vote (cache maskkv-revote) read and write f32
+ * K/V rows: a request with them runs f32 unless bf16 was asked for, which
+ * mkv_gen_validate refuses. */
+static bool uses_cold_store(const mkv_gen_params *p) {
+    return p->cache.mode == MKV_CACHE_EVICT && p->cache.revote.cold != MKV_COLD_OFF;
+}
+
+mkv_compute mkv_compute_for_request(const mkv_model *model, const mkv_gen_params *params) {
+    const mkv_compute asked = params->compute != MKV_COMPUTE_AUTO ? params->compute : model->params.compute;
+    if (asked == MKV_COMPUTE_AUTO && uses_cold_store(params)) return MKV_COMPUTE_F32;
+    return mkv_compute_for_model(model, asked);
+}
+
+bool mkv_compute_request_supported(const mkv_model *model, const mkv_gen_params *params) {
+    return !uses_cold_store(params) || mkv_compute_for_request(model, params) != MKV_COMPUTE_BF16;
+}
+
 mkv_dtype mkv_compute_kv_dtype(mkv_compute compute) {
     return compute == MKV_COMPUTE_BF16 ? MKV_TYPE_BF16 : MKV_TYPE_F32;
 }
@@ -286,6 +303,8 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
             st = mkv_store_kv_rows(store, l, ws->k, ws->v, rows + c0, n);
         }
         secs[MKV_PART_QKV] += mkv_lap(&t);
+        if (st == MKV_OK && obs && obs->before_attention) st = obs->before_attention(obs->ctx, l, store, x, rows, n_rows);
+        secs[MKV_PART_CACHE_POLICY] += mkv_lap(&t);
         if (st != MKV_OK) break;
         if (vote_block) {
             size_t max_keys = (size_t)store->dyn_start + store->n_dyn;

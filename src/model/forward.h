@@ -74,6 +74,11 @@ typedef struct {
      * head h over the rows of its KV head (fixed rows first, then dynamic).
      * May evict rows of that layer from the store. */
     mkv_status (*after_attention)(void *ctx, int layer, mkv_kv_store *store, float *const *vote_sums);
+    /* Called after layer `layer` stored the active rows' K/V and before any
+     * query attends: x holds the active rows' residual stream [n_rows][d_model]
+     * (rows: their positions). May change the layer's prompt rows (re-vote). */
+    mkv_status (*before_attention)(void *ctx, int layer, mkv_kv_store *store, const float *x, const int32_t *rows,
+                                   int n_rows);
     void *ctx;
     /* Layer importance (SPEC §4): importance[l] = 1 - mean over active rows of
      * cos(h_in, h_in + attention output). NULL = not measured. */
@@ -111,7 +116,12 @@ void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *
 /* logits for n rows of final hidden states x. */
 void mkv_lm_head(const mkv_model *model, mkv_workspace *ws, const float *x, int n_rows, float *logits);
 
-/* mkv_compute_for_model (maskkv.h) resolves a requested precision. */
+/* mkv_compute_for_model (maskkv.h) resolves a requested precision; for a
+ * generation request (its compute, else the model's, else AUTO; AUTO with
+ * a cold store runs F32): */
+mkv_compute mkv_compute_for_request(const mkv_model *model, const mkv_gen_params *params);
+/* False for bf16 with a cold store / re-vote (f32 K/V only, for now). */
+bool mkv_compute_request_supported(const mkv_model *model, const mkv_gen_params *params);
 /* The KV cache element type of a precision: BF16 for BF16, else F32. */
 mkv_dtype mkv_compute_kv_dtype(mkv_compute compute);
 

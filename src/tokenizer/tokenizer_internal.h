@@ -42,6 +42,8 @@ int mkv_utf8_encode(uint32_t cp, char *out);
 char *mkv_utf8_lossy(const char *s, size_t n, size_t *out_len);
 /* Rust's char::is_whitespace (the White_Space property). */
 bool mkv_uc_is_whitespace(uint32_t cp);
+/* Bounds of s[0..n) without leading/trailing Python whitespace (str.strip()). */
+void mkv_py_strip_bounds(const char *s, size_t n, size_t *start, size_t *end);
 
 /* ------------------------------------------------------------ NFC */
 /* NFC of s[0..n) (valid UTF-8). *out is s itself when s is already in NFC

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The JSON escape of byte c ("\\n", or "\\u0001" written into hex),
+ * or NULL when c stands for itself in a JSON string. */
+const char *mkv_json_escape_byte(unsigned char c, char hex[8]);
 /* Writes "..." with '"', '\\' and the control characters (NUL included)
  * escaped; other bytes as they are (the text must be valid UTF-8). */
 void mkv_json_write_string(FILE *out, const char *text, size_t len);

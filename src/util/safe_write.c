@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,18 +122,27 @@ mkv_status mkv_safe_open(mkv_safe_file *f, const char *target) {
     strcpy(f->target, target);
     static unsigned counter;
     int fd = -1;
+    /* the fatal signals wait until the temporary file is in open_temps: one
+     * arriving between open() and take_slot() would leave it behind */
+    sigset_t fatal, previous;
+    sigemptyset(&fatal);
+    sigaddset(&fatal, SIGINT);
+    sigaddset(&fatal, SIGTERM);
+    sigaddset(&fatal, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &fatal, &previous);
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         snprintf(f->temp, cap, "%.*s.%.*s.tmp-%ld-%u", (int)dir_len, target, (int)base_len, base, (long)getpid(),
                  __sync_fetch_and_add(&counter, 1));
         fd = open(f->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
+    int open_errno = errno;
+    if (fd >= 0) f->slot = take_slot(f->temp);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (fd < 0) {
-        int e = errno;
         free_names(f);
-        return mkv_fail(MKV_ERR_IO, "%s: cannot open for writing: %s", target, strerror(e));
+        return mkv_fail(MKV_ERR_IO, "%s: cannot open for writing: %s", target, strerror(open_errno));
     }
-    f->slot = take_slot(f->temp);
     if (exists) (void)fchmod(fd, old.st_mode & 07777);
     f->file = fdopen(fd, "wb");
     if (!f->file) {

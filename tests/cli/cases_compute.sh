@@ -21,4 +21,6 @@ same_output "the shipped model's answer in f32 and bf16 compute" '"tokens":\[[0-
 expect_fail 2 "--compute: unknown value 'f16'" generate -m $CM -p hi --compute f16
 expect_fail 2 "--compute: unknown value 'x' (auto, f32 or bf16)" forward -m $CM --ids 1 --logits-out "$cp_dir/c.f32" --compute x
 expect_fail 2 "--compute needs a value" calibrate -m $CM -f models/example-niah.txt -o "$cp_dir/p.json" --compute
+expect_fail 5 "--compute bf16 does not run with a cold store" generate -m $CM -p hi --gen-len 4 --steps 4 --block-len 4 --cache maskkv-revote --compute bf16
+expect_ok '"compute":"f32"' generate -m $CB -p hi --gen-len 4 --steps 4 --block-len 4 --cache maskkv-revote --budget 4 --json
 rm -rf "$cp_dir"

@@ -54,6 +54,16 @@ expect_ok '"method":"snapkv"' eval -m $M --data tests/data/eval --task recall --
 expect_fail 3 "cannot open" eval -m $M --data /nonexistent --task niah --lengths 64 --samples 1
 expect_fail 2 "not a prompt-cache method" eval -m $M --data tests/data/eval --methods none
 expect_fail 2 "--lengths: 'x' is not an integer" eval -m $M --data tests/data/eval --lengths x
+# "match": exact (default) or codes (the bare-prompt sets); anything else is a malformed sample
+ev_dir="${TMPDIR:-/tmp}/mkv_eval_match.$$"
+mkdir -p "$ev_dir"
+printf '{"prompt": "What is the code?", "answer": "The code is 545", "match": "codes"}\n' > "$ev_dir/niah_8.jsonl"
+expect_ok '"total":1' eval -m $M --data "$ev_dir" --task niah --lengths 8 --samples 1 --methods full --budgets 2 --depths 0 --json --threads 1
+printf '{"prompt": "What is the code?", "answer": "545", "match": "fuzzy"}\n' > "$ev_dir/niah_8.jsonl"
+expect_fail 4 'niah_8.jsonl:1: "match" must be "exact" or "codes"' eval -m $M --data "$ev_dir" --task niah --lengths 8 --samples 1
+printf '{"prompt": "What is the code?", "answer": "none", "match": "codes"}\n' > "$ev_dir/niah_8.jsonl"
+expect_fail 4 'needs a number in the answer' eval -m $M --data "$ev_dir" --task niah --lengths 8 --samples 1
+rm -rf "$ev_dir"
 printf '3 4 5 6 7 8\n9 10 11 12\n' > "${TMPDIR:-/tmp}/mkv_calib_ids.txt"
 expect_ok "2 samples" calibrate -m $M --ids-file "${TMPDIR:-/tmp}/mkv_calib_ids.txt" -o "${TMPDIR:-/tmp}/mkv_calib_ids.profile.json"
 printf '3 4 99999\n' > "${TMPDIR:-/tmp}/mkv_calib_ids.txt"

@@ -1,12 +1,13 @@
 # Every command's --help ends with one example (issue 18); each example is run
 # here as a user would paste it, from a scratch directory that sees the repo's
 # models/ and tests/models/, and must exit 0 and print something (or write its
-# output file). The top-level --help example is run too.
+# output file). The top-level --help example is run too; chat's reads one
+# question from a pipe.
 hp_dir=$(mktemp -d "${TMPDIR:-/tmp}/mkv-cli-help.XXXXXX")
 hp_bin=$(cd "$(dirname "$MASKKV")" && pwd)/$(basename "$MASKKV")
 ln -s "$PWD/models" "$hp_dir/models"
 mkdir -p "$hp_dir/tests" && ln -s "$PWD/tests/models" "$hp_dir/tests/models"
-for hp_cmd in "" info generate forward tokenize detokenize convert calibrate eval; do
+for hp_cmd in "" info generate chat forward tokenize detokenize convert calibrate eval; do
     # shellcheck disable=SC2086
     hp_help=$("$hp_bin" $hp_cmd --help 2>&1)
     hp_rc=$?
@@ -17,7 +18,8 @@ for hp_cmd in "" info generate forward tokenize detokenize convert calibrate eva
         echo "FAIL: maskkv $hp_cmd --help: rc=$hp_rc, want exit 0 and one 'example: maskkv $hp_cmd ...' line"
         continue
     fi
-    hp_out=$(cd "$hp_dir" && eval "\"$hp_bin\" $hp_example" 2>"$hp_dir/stderr")
+    # stdin: a question (chat's turn; the other commands do not read it)
+    hp_out=$(cd "$hp_dir" && printf 'What is the secret code of Edith?\n' | eval "\"$hp_bin\" $hp_example" 2>"$hp_dir/stderr")
     hp_rc=$?
     if [ "$hp_rc" -eq 0 ] && [ -n "$hp_out" ]; then
         passed=$((passed + 1))

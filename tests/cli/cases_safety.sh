@@ -8,7 +8,7 @@ sf_dir=$(mktemp -d "${TMPDIR:-/tmp}/mkv-cli-safety.XXXXXX")
 sf_M=tests/models/llada-tiny-f32.gguf
 sf_G="--gen-len 8 --block-len 8 --steps 4"
 sf_real=$MASKKV
-printf '#!/bin/sh\nexec timeout %s "%s" "$@"\n' "${SF_TIMEOUT:-30}" "$(cd "$(dirname "$sf_real")" && pwd)/$(basename "$sf_real")" > "$sf_dir/maskkv"
+printf '#!/bin/sh\nexec timeout %s "%s" "$@"\n' "${SF_TIMEOUT:-120}" "$(cd "$(dirname "$sf_real")" && pwd)/$(basename "$sf_real")" > "$sf_dir/maskkv"
 chmod +x "$sf_dir/maskkv"
 MASKKV="$sf_dir/maskkv"
 

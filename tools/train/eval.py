@@ -14,6 +14,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -79,6 +80,21 @@ def answer_text(tok, ids: list[int], stop: set[int]) -> str:
     return tok.decode(out, skip_special_tokens=False).strip()
 
 
+def answer_codes(text: str) -> list[str]:
+    """The numbers (maximal runs of ASCII digits) of an answer, in order."""
+    return re.findall(r"[0-9]+", text)
+
+
+def answer_correct(text: str, ex: dict) -> bool:
+    """Exact match of the decoded answer, or with "match": "codes" (the bare sets, whose
+    reference answer restates the question) the same numbers in the same order as the
+    reference: "545", "The secret code of Edith is 545" and "Edith: 545" all answer
+    "The secret code of Edith is 545"; "545 or 123" does not. As `maskkv eval`."""
+    if ex.get("match") == "codes":
+        return answer_codes(text) == answer_codes(ex["answer"])
+    return text == ex["answer"]
+
+
 def load_hf(d: str):
     from safetensors.torch import load_file
     from tokenizers import Tokenizer
@@ -105,7 +121,7 @@ def evaluate(model, tok, sets: dict[str, list[dict]], gen_len: int, mask_id: int
             chunk = exs[i:i + bs]
             outs = generate(model, [e["prompt_ids"] for e in chunk], gen_len, mask_id)
             for e, o in zip(chunk, outs):
-                ok += answer_text(tok, o, stop) == e["answer"]
+                ok += answer_correct(answer_text(tok, o, stop), e)
             i += bs
         res[name] = (ok, len(exs))
     return res

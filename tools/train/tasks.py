@@ -179,8 +179,12 @@ def chat_prompt(content: str, prefix: str = "") -> str:
 
 
 class TaskGen:
-    def __init__(self, tok, sentences: list[str], prefixed: bool = True):
+    def __init__(self, tok, sentences: list[str], prefixed: bool = True, restate: bool = False):
         self.tok = tok
+        # with prefixed False, restate True: bare prompts whose answer restates the question
+        # ("The value of apple is 123"): the model writes the answer prefix itself, so the
+        # code still stands three tokens after its key (train.py stage "mix")
+        self.restate = restate
         # True: the prompt ends with an answer prefix that restates the key
         # ("... The value of apple is " -> "123"); False: bare answers ("123").
         self.prefixed = prefixed
@@ -240,7 +244,9 @@ class TaskGen:
 
     def _answer(self, prefix: str, prefixed_answer: str, plain_answer: str):
         """-> (prefix, answer) for this generator's answer style."""
-        return (prefix, prefixed_answer) if self.prefixed else ("", plain_answer)
+        if self.prefixed:
+            return prefix, prefixed_answer
+        return ("", prefix + prefixed_answer) if self.restate else ("", plain_answer)
 
     def _listed(self, first: str, items: list[tuple[str, str]]) -> tuple[str, str]:
         """Answer prefix and answer for several (key, code) items in the prefixed style:
@@ -425,6 +431,10 @@ def make_eval_set(gen: TaskGen, task: str, length: int, n: int, seed: int) -> li
         prompt = chat_prompt(ex["content"], ex["prefix"])
         if not ex["prefix"]:
             del ex["prefix"]  # bare style: the files of the shipped model, byte for byte
+        if gen.restate and not gen.prefixed:
+            # the answer restates the question; scored on its codes (eval.answer_correct,
+            # `maskkv eval`): "545" and "The secret code of Edith is 545" both count
+            ex["match"] = "codes"
         p = gen.tok.encode(prompt, add_special_tokens=False).ids
         ex["prompt_tokens"] = len(p)
         ex["length_bucket"] = length

@@ -63,6 +63,12 @@ def curriculum_match(frac: float, rng: random.Random) -> int:
                        rng.randint(1536, 2048)])
 
 
+def curriculum_mix(frac: float, rng: random.Random) -> int:
+    """Stage "mix" (fine-tuning the trained model): every length from the start."""
+    return rng.choice([rng.randint(64, 256), rng.randint(128, 512), rng.randint(512, 1024),
+                       rng.randint(1024, 2048)])
+
+
 STAGES = {
     # stage name: (curriculum, task weights niah/kv/two/kv2/multi)
     "base": (curriculum, (1, 1, 1, 0, 0)),
@@ -70,7 +76,11 @@ STAGES = {
     "bind": (curriculum_match, (1, 2, 1, 3, 3)),
     # from scratch, answer prefixes, induction circuit planted at initialisation
     "induct": (curriculum, (1, 1, 1, 0, 0)),
+    # fine-tuning of "induct" (--init): every other batch bare prompts whose answer restates
+    # the question (tasks.TaskGen restate), answered in BARE_ANS_LEN positions
+    "mix": (curriculum_mix, (1, 1, 1, 0, 0)),
 }
+BARE_ANS_LEN = 16  # "The secret codes: Ann is 123, Bob is 456" + <|eot_id|> = 14 tokens
 # stage "bind": answers after an answer prefix that restates the key (tasks.TaskGen.prefixed),
 # except for this fraction of samples (bare answers, as stage 1); every SHIFT_EVERY-th
 # batch is the offset-3 read-out task (make_shift_batch); the multi-query batches mask only
@@ -187,9 +197,12 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--stage", choices=sorted(STAGES), default="base",
                     help="curriculum and task mix: base (stage 1), match (stage 2: key matching, bare answers), "
-                         "bind (stage 2: answer prefixes + offset copy task)")
+                         "bind (stage 2: answer prefixes + offset copy task), induct (the shipped model's first "
+                         "stage: planted induction circuit, answer prefixes), mix (its second: fine-tuning on "
+                         "prefixed and bare prompts, needs --init)")
     ap.add_argument("--init", default=None,
-                    help="start from this checkpoint's weights (fresh optimizer and time budget)")
+                    help="start from this checkpoint's weights, or an exported HF dir's (fresh optimizer and "
+                         "time budget)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-plant", action="store_true",
                     help='stage "induct" without the planted induction circuit (the ablation in models/MODEL.md)')
@@ -198,6 +211,8 @@ def main():
         ap.error("--steps must be >= 0, --minutes > 0 and --threads >= 1")
     if a.no_plant and a.stage != "induct":
         ap.error('--no-plant applies to --stage induct only')
+    if a.stage == "mix" and not a.init:
+        ap.error('--stage mix fine-tunes a trained model: it needs --init (the exported "induct" HF dir)')
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     work = Path(a.work)
@@ -216,7 +231,7 @@ def main():
     tj = tasks.train_tokenizer(n_regular, sents)
     tok = tasks.load_tokenizer(tj)
     # answer style of the eval sets: prefixed for "induct" (the shipped model) and "bind", bare otherwise
-    gen = tasks.TaskGen(tok, sents, prefixed=a.stage in ("bind", "induct"))
+    gen = tasks.TaskGen(tok, sents, prefixed=a.stage in ("bind", "induct", "mix"))
     log(f"filler sentences {len(sents)}, vocab {tok.get_vocab_size()}, codes {len(gen.codes)}, "
         f"names {len(gen.names)}, keys {len(gen.keys)}, mask {gen.mask} eos {gen.eos} eot {gen.eot} bos {gen.bos}")
 
@@ -231,8 +246,22 @@ def main():
             with open(evdir / f"{task}_{L}.jsonl", "w") as f:
                 for e in exs:
                     f.write(json.dumps(e, ensure_ascii=False) + "\n")
-    eval_prompts = {e["content"] for v in sets.values() for e in v}
     log(f"eval sets written to {evdir}")
+    bare_sets = {}
+    if a.stage == "mix":
+        # bare prompts (no answer prefix), answered with the restated question and the code
+        bdir = Path(a.models) / f"{a.name}-eval-bare"
+        bdir.mkdir(parents=True, exist_ok=True)
+        gen.prefixed, gen.restate = False, True
+        for task in tasks.TASKS:
+            for L in EVAL_LENGTHS:
+                exs = tasks.make_eval_set(gen, task, L, a.eval_n, a.seed + 1)
+                bare_sets[f"{task}_{L}"] = exs
+                with open(bdir / f"{task}_{L}.jsonl", "w") as f:
+                    for e in exs:
+                        f.write(json.dumps(e, ensure_ascii=False) + "\n")
+        gen.prefixed, gen.restate = True, False
+        log(f"bare eval sets written to {bdir}")
 
     # 3. model
     cfg = dict(d_model=a.d_model, n_layers=a.n_layers, n_heads=a.n_heads, n_kv_heads=a.n_heads,
@@ -251,7 +280,13 @@ def main():
     rng = random.Random(f"train-{a.seed}" if a.stage == "base" else f"train-{a.seed}-{a.stage}")
     run_id = a.name if a.stage == "base" else f"{a.name}.{a.stage}"
     ckpt_path = work / f"{run_id}.pt"
-    if a.init and not (a.resume and ckpt_path.exists()):
+    if a.init and not (a.resume and ckpt_path.exists()) and Path(a.init).is_dir():
+        m0, _, c0 = ev.load_hf(a.init)
+        if json.load(open(Path(a.init) / "tokenizer.json")) != tj or any(m0.cfg[k] != cfg[k] for k in m0.cfg):
+            sys.exit(f"--init {a.init}: model config or tokenizer differs from this run")
+        model.load_state_dict(m0.state_dict())
+        log(f"initialised from the HF dir {a.init}")
+    elif a.init and not (a.resume and ckpt_path.exists()):
         ck = torch.load(a.init, map_location="cpu", weights_only=False)
         if ck["cfg"] != cfg or ck["tokenizer"] != tj:
             sys.exit(f"--init {a.init}: model config or tokenizer differs from this run")
@@ -289,6 +324,12 @@ def main():
             L = min(L, 512)
             B = max(1, a.batch_tokens // L)
             ids, km, pos, tgt, masked, p_mask = make_shift_batch(gen, rng, L, B)
+        elif a.stage == "mix" and step % 2 == 1:
+            # bare prompt, the answer restates the question
+            gen.prefixed, gen.restate = False, True
+            B = max(1, a.batch_tokens // (L + BARE_ANS_LEN))
+            ids, km, pos, tgt, masked, p_mask = make_batch(gen, rng, L, B, BARE_ANS_LEN, weights=weights)
+            gen.prefixed, gen.restate = True, False
         elif a.stage in ("match", "bind") and step % 2 == 0:
             # every other batch: many queries per prompt, answered in DENSE_ANS_LEN positions
             L = min(L, 1024)
@@ -331,6 +372,10 @@ def main():
             quick = {k: v for k, v in sets.items() if k.endswith("_256") or k.endswith("_1024")}
             r = ev.evaluate(model, tok, quick, a.ans_len, gen.mask, stop, n=12, batch_tokens=8192)
             log("quick eval " + " ".join(f"{k}={ok}/{n}" for k, (ok, n) in r.items()) + f" ({time.time() - t0:.0f}s)")
+            if bare_sets:
+                quick = {k: v for k, v in bare_sets.items() if k.endswith("_256") or k.endswith("_1024")}
+                r = ev.evaluate(model, tok, quick, BARE_ANS_LEN, gen.mask, stop, n=12, batch_tokens=8192)
+                log("quick eval bare " + " ".join(f"{k}={ok}/{n}" for k, (ok, n) in r.items()))
             last_ev = time.time()
             t_start += time.time() - t0  # eval time does not count against the training budget
     used_s = time.time() - t_start
