@@ -34,7 +34,7 @@ POINTER = ctypes.POINTER
 class ModelParams(ctypes.Structure):
     """mkv_model_params"""
 
-    _fields_ = [("n_threads", c_int), ("max_memory", c_size_t), ("ctx_size", c_int)]
+    _fields_ = [("n_threads", c_int), ("max_memory", c_size_t), ("ctx_size", c_int), ("compute", c_int)]
 
 
 class HParams(ctypes.Structure):
@@ -106,6 +106,7 @@ _PROTOTYPES = {
     "mkv_free": (None, [c_void_p]),
     "mkv_parse_bytes": (c_bool, [c_char_p, c_char_p, POINTER(c_size_t)]),
     "mkv_model_params_default": (ModelParams, []),
+    "mkv_compute_from_name": (ctypes.c_bool, [c_char_p, POINTER(c_int)]),
     "mkv_model_load_with": (_status, [c_char_p, POINTER(ModelParams), POINTER(_P)]),
     "mkv_model_free": (None, [_P]),
     "mkv_model_hparams": (POINTER(HParams), [_P]),

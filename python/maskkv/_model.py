@@ -142,25 +142,33 @@ class _Progress:
 class Model:
     """A diffusion LM (LLaDA or Dream) loaded by libmaskkv.
 
-    Model(path, threads=2, ctx_size=None, max_memory=None)
+    Model(path, threads=2, ctx_size=None, max_memory=None, compute=None)
       path        a .gguf file or a Hugging Face checkpoint directory
       threads     OpenMP threads of each call (0 or None: OpenMP's default)
       ctx_size    context limit in tokens of every call (None: the trained context)
       max_memory  bytes (int) or "8G": PROCESS-WIDE limit on the library's
                   allocations (one limit for every model); None leaves it
+      compute     "f32", "bf16" or "auto"/None: precision of every call (auto: bf16
+                  where the CPU's bf16 dot products are fast and the weights are
+                  bf16 or quantized); generate(compute=...) overrides it
 
     Thread safety: a Model may be used from several threads at once
     (tokenize, generate, logits); every call releases the GIL while the
     library works. close() refuses while a call is running.
     """
 
-    def __init__(self, path, threads=2, ctx_size=None, max_memory=None):
+    def __init__(self, path, threads=2, ctx_size=None, max_memory=None, compute=None):
         self._handle = None
         self._lock = threading.Lock()
         self._active = 0
         params = lib.mkv_model_params_default()
         params.n_threads = _nonnegative("threads", threads)
         params.ctx_size = _nonnegative("ctx_size", ctx_size)
+        if compute is not None:
+            value = ctypes.c_int()
+            if not isinstance(compute, str) or not lib.mkv_compute_from_name(compute.encode(), ctypes.byref(value)):
+                raise UsageError(2, f"compute: unknown value {compute!r} (auto, f32 or bf16)")
+            params.compute = value.value
         if max_memory is not None:
             if isinstance(max_memory, str):
                 limit = ctypes.c_size_t()

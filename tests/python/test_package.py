@@ -282,7 +282,7 @@ def test_logits_equal_forward_goldens(model, golden):
     """Official PyTorch forward (f32 sets) or the numpy reference on the GGUF's
     dequantized weights (gguf/ sets): max |a-b| / max |b| <= 1e-4, as tests/unit."""
     compared = 0
-    with maskkv.Model(repo_path("tests", "models", model), threads=1) as m:
+    with maskkv.Model(repo_path("tests", "models", model), threads=1, compute="f32") as m:
         for k in range(16):
             ids, ref = read_golden(golden, k)
             if ids is None:
