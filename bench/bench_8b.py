@@ -28,6 +28,7 @@ Stages (each appends JSON rows to --out, default bench/results/bench8b.jsonl):
              --cache maskkv at the same length for --refuse-seconds, its prefill progress
              (layers done, tok/s, ETA) read from `--progress`.
   memcpy     build/bench/bench_gemm's memcpy line (256 MiB, 1 and 2 threads).
+  report     prints the BENCHMARKS.md tables from --out's rows (no run).
 """
 import argparse
 import datetime
@@ -280,6 +281,38 @@ def stage_memcpy(a):
         emit(a, dict(stage="memcpy", threads=int(m.group(1)), gb_per_s=float(m.group(2)), line=line))
 
 
+def report(a):
+    rows = [json.loads(line) for line in open(a.out) if line.strip()]
+    mib = lambda b: f"{b / 2**20:,.0f}" if b else "-"
+    load = lambda r: r.get("load_before", "?")
+    print("| file | cache | weights page cache | wall s | peak RSS MiB | load avg |\n|---|---|---|---|---|---|")
+    for r in rows:
+        if r.get("stage") == "load":
+            print(f"| {r['model']} | {r['kind']} ({r['how']}) | {r['resident_before']:.0%} | {r['wall_seconds']:.1f} | "
+                  f"{mib(r['peak_rss_bytes'])} | {load(r)} |")
+    print("\n| file | prompt | cache | prefill s | decode step s | 64 tokens s | peak RSS MiB | KV MiB (decode) | "
+          "load avg | note |\n|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r.get("stage") == "gen":
+            print(f"| {r['model']} | {r['prompt']} | {r['mode']}{' B=' + str(r['budget']) if r.get('budget') else ''} | "
+                  f"{r['prefill_seconds']:.1f} | {r['step_seconds']:.2f} | {r['total_seconds']:,.0f} | "
+                  f"{mib(r['peak_rss_bytes'])} | {mib(r['kv_bytes'])} ({mib(r.get('kv_bytes_decode'))}) | "
+                  f"{load(r)} | {r.get('note', '')} |")
+    print("\n| engine | prompt tokens | cache | steps | seconds | s/step | peak RSS MiB | load avg |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r.get("stage") == "peer":
+            n = r.get("n_prompt") or r.get("n_input_llamacpp") or r.get("n_prompt_maskkv")
+            sec = r.get("seconds")
+            print(f"| {r['engine']} | {n} | {r['mode']} | {r['steps']} | {sec:.1f} | {r['step_seconds']:.2f} | "
+                  f"{mib(r['peak_rss_bytes'])} | {load(r)} |" if sec is not None else f"| {r['engine']} | {n} | ? |")
+    for r in rows:
+        if r.get("stage") == "refuse":
+            print("\nrefuse:", json.dumps({k: v for k, v in r.items() if k not in ("date",)}))
+        if r.get("stage") == "memcpy":
+            print(f"\nmemcpy {r['threads']} thread(s): {r['gb_per_s']} GB/s (read + write)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True)
@@ -301,7 +334,7 @@ def main():
     a.modes = a.modes.split(",")
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     stages = {"calibrate": stage_calibrate, "load": stage_load, "gen": stage_gen, "peer": stage_peer,
-              "refuse": stage_refuse, "memcpy": stage_memcpy}
+              "refuse": stage_refuse, "memcpy": stage_memcpy, "report": report}
     for s in a.stages.split(","):
         stages[s](a)
 

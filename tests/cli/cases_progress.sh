@@ -28,7 +28,7 @@ expect_progress "generate --json" '^denoise .*step 16/16' '^\{"text":' \
     generate -m $pg_M --chat -f models/example-niah.txt --gen-len 16 --steps 16 --block-len 16 --cache maskkv --budget 64 --progress --json
 expect_progress "calibrate" '^calibrate .*sample 2/2' '' \
     calibrate -m $pg_M -f models/example-niah.txt --samples 2 --max-len 64 --gen-len 8 -o "$pg_dir/p.json" --progress
-expect_progress "convert" '^convert .*tensor 21/21, .* MB/s' '^wrote ' \
+expect_progress "convert" '^convert .*tensor 21/21' '^wrote ' \
     convert -i tests/models/llada-tiny -o "$pg_dir/t.gguf" --type q8_0 --progress
 # without --progress a pipe gets nothing but the one-line result
 "$MASKKV" convert -i tests/models/llada-tiny -o "$pg_dir/t2.gguf" --type q8_0 >"$pg_dir/out" 2>"$pg_dir/err"
