@@ -1,6 +1,7 @@
 /* Run-time dispatch of the kernels in kernels.h: which SIMD path the CPU
  * supports (or MKV_ISA / mkv_kernels_force_isa asked for), and the public
  * entry points, which pick the fast driver or the scalar reference. */
+#include <cpuid.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,19 @@
 #include "kernels/kernels_internal.h"
 #include "util/dtype.h"
 
+/* F16C from CPUID leaf 1 (clang 14's __builtin_cpu_supports has no "f16c"). */
+static bool cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 static const mkv_isa_ops *detect_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
         __builtin_cpu_supports("fma"))
         return &mkv_isa_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
         return &mkv_isa_avx2;
     return NULL;
 }
