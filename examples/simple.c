@@ -4,7 +4,7 @@
  * everything.
  *
  *   cc simple.c $(pkg-config --cflags --libs maskkv) -o simple
- *   ./simple models/llada-tiny-retrieval.gguf "The secret code of Edith is 4417. What is the secret code of Edith?"
+ *   ./simple models/llada-tiny-retrieval.gguf "$(cat models/example-niah.txt)"
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,9 +42,9 @@ int main(int argc, char **argv) {
     if (st == MKV_OK) {
         mkv_gen_params params;
         mkv_gen_params_defaults(&params);
-        params.gen_len = 8;
-        params.steps = 8;
-        params.block_len = 8;
+        params.gen_len = 16;
+        params.steps = 16;
+        params.block_len = 16;
         st = mkv_gen_params_set_cache(&params, "maskkv");
         params.cache.evict.budget = 16;
         params.on_step = on_step;

@@ -14,11 +14,11 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 flags=$(pkg-config --cflags --libs maskkv)
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror examples/simple.c $flags -Wl,-rpath,"$prefix/lib" -o "$prefix/simple"
 ldd "$prefix/simple" | grep -q "$prefix/lib/libmaskkv.so.0" || { echo "run_example: simple is not linked to the installed libmaskkv.so.0"; ldd "$prefix/simple"; exit 1; }
-"$prefix/simple" "$model" "The secret code of Edith is 4417. What is the secret code of Edith?" >"$prefix/out" 2>"$prefix/err" \
+"$prefix/simple" "$model" "$(cat models/example-niah.txt)" >"$prefix/out" 2>"$prefix/err" \
     || { echo "run_example: simple failed"; cat "$prefix/out" "$prefix/err"; exit 1; }
-grep -q '^answer: ' "$prefix/out" || { echo "run_example: no answer line"; cat "$prefix/out"; exit 1; }
-grep -q '^stats: 8 steps' "$prefix/out" || { echo "run_example: no stats line"; cat "$prefix/out"; exit 1; }
-steps=$(grep -c '^step [0-9]*/8: ' "$prefix/err")
-[ "$steps" -eq 8 ] || { echo "run_example: $steps progress lines, expected 8"; cat "$prefix/err"; exit 1; }
+grep -q '^answer: .*545' "$prefix/out" || { echo "run_example: no answer line with the document's code 545"; cat "$prefix/out"; exit 1; }
+grep -q '^stats: 16 steps' "$prefix/out" || { echo "run_example: no stats line"; cat "$prefix/out"; exit 1; }
+steps=$(grep -c '^step [0-9]*/16: ' "$prefix/err")
+[ "$steps" -eq 16 ] || { echo "run_example: $steps progress lines, expected 16"; cat "$prefix/err"; exit 1; }
 "$prefix/bin/maskkv" --version >/dev/null
 echo "run_example: examples/simple.c built with pkg-config against $prefix and ran: $(grep '^answer: ' "$prefix/out")"
