@@ -233,7 +233,7 @@ eval: $(BIN)
 	./$(BIN) eval -m $(DEFAULT_MODEL) $(EVAL_ARGS) --data $(DEFAULT_MODEL:.gguf=-eval-bare) --gen-len 16 --out eval/bare | tee eval/bare/table.txt
 	python3 tools/plot_eval.py eval --markdown eval/EVAL_TABLE.md
 	python3 tools/plot_eval.py eval/bare --markdown eval/EVAL_TABLE_BARE.md --metric "codes match"
-	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md eval/EVAL_BARE_HEAD.md eval/EVAL_TABLE_BARE.md > EVAL.md
+	cat eval/EVAL_HEAD.md eval/EVAL_TABLE.md eval/EVAL_BARE_HEAD.md eval/EVAL_TABLE_BARE.md eval/EVAL_BF16.md eval/EVAL_REVOTE.md > EVAL.md
 
 clean:
 	rm -rf build build-asan
