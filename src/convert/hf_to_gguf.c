@@ -455,10 +455,9 @@ static const char *dir_name(const char *dir, char *buf, size_t size) {
 
 /* Bytes of a tensor's data once written as `type`. */
 static size_t tensor_out_bytes(const mkv_tensor *t, mkv_dtype type) {
-    const mkv_dtype_traits *d = mkv_dtype_info((int)type);
     int64_t n = 1;
     for (int i = 0; i < t->n_dims; i++) n *= t->ne[i];
-    return d ? (size_t)(n / d->block_size) * d->block_bytes : 0;
+    return mkv_dtype_row_bytes(type, n);
 }
 
 static mkv_status convert(const char *in_dir, const char *out_path, mkv_dtype out_type, mkv_convert_progress on_tensor,
