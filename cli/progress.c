@@ -43,7 +43,7 @@ void mkv_progress_update(mkv_progress *p, long done, long total, const char *uni
     char rate[64] = "", eta[48] = "";
     /* no rate until it means something (the first item of a phase may come
      * microseconds after its start) */
-    if (work_unit && elapsed >= 0.05) {
+    if (work_unit && (elapsed >= 0.05 || (last && elapsed > 0))) {
         double r = work / elapsed;
         snprintf(rate, sizeof rate, r >= 10 ? ", %.0f %s/s" : ", %.2g %s/s", r, work_unit);
     }

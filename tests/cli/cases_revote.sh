@@ -46,3 +46,7 @@ for rv_sig in INT KILL; do
         failed=$((failed + 1)); echo "FAIL: cold file on SIG$rv_sig: mapped $rv_seen, files while running $rv_left, after $rv_after, rc $rv_rc"; fi
 done
 rm -rf "$rv_dir"
+# eval's re-vote settings are checked before any model is read
+expect_fail 2 "--cold: unknown value 'disk'" eval -m $rv_M --methods maskkv-revote --cold disk
+expect_fail 2 "--revote: '0' is not off, block or a number" eval -m $rv_M --methods maskkv-revote --revote 0
+expect_fail 2 "--methods maskkv-revote needs --cold file|ram and --revote block|N" eval -m $rv_M --methods maskkv-revote --cold off

@@ -21,6 +21,22 @@ TEST(model_load_header_then_weights) {
     CHECK(mkv_model_n_bytes(m) == mkv_model_n_bytes(whole) && mkv_model_n_bytes(m) > 0);
     CHECK(m->tokenizer != NULL && m->n_mappings == 0 && m->layers && m->layers[0].wq);
     for (int i = 0; i < m->n_tensors; i++) CHECK(m->tensors[i].data == NULL);
+    /* nothing that reads weights runs before they are mapped: a usage error naming the call */
+    {
+        int32_t ids[3] = {1, 2, 3};
+        float logits[1];
+        mkv_gen_params p;
+        mkv_gen_params_defaults(&p);
+        mkv_gen_result *r = NULL;
+        mkv_calibration *c = NULL;
+        CHECK_EQ_INT(mkv_model_logits(m, ids, 3, ids, 0, logits), MKV_ERR_USAGE);
+        CHECK(strstr(mkv_last_error(), "mkv_model_load_weights") != NULL);
+        CHECK_EQ_INT(mkv_generate(m, ids, 3, &p, &r), MKV_ERR_USAGE);
+        CHECK(r == NULL);
+        CHECK_EQ_INT(mkv_calibration_create(m, &c), MKV_ERR_USAGE);
+        CHECK(c == NULL);
+        CHECK_EQ_INT(mkv_gen_check(m, &p, 3), MKV_OK); /* sizing works on the header alone */
+    }
     REQUIRE(mkv_model_load_weights(m) == MKV_OK);
     REQUIRE(mkv_model_load_weights(m) == MKV_OK); /* a no-op the second time */
     for (int i = 0; i < m->n_tensors; i++)
