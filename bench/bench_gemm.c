@@ -72,7 +72,40 @@ __attribute__((target("avx512f,avx512bf16"))) static float dpbf16_loop(long iter
     return _mm512_reduce_add_ps(sum);
 }
 
-typedef enum { PEAK_AVX2, PEAK_AVX512, PEAK_BF16 } peak_kind;
+/* AMX: TDPBF16PS on four independent C tiles (16 x 16 f32 each, 16 x 32
+ * bf16 operands), 16 * 16 * 32 * 2 FLOPs per instruction. The library asked
+ * Linux for the tile state at start-up (mkv_cpu_has_amx). */
+static const struct {
+    uint8_t palette_id, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((packed, aligned(64))) amx_config = {1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
+
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loop(long iterations) {
+    static uint16_t operand[16 * 32] __attribute__((aligned(64)));
+    float out[16 * 16];
+    for (int i = 0; i < 16 * 32; i++) operand[i] = 0x3380;
+    _tile_loadconfig(&amx_config);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, operand, 64);
+    _tile_loadd(5, operand, 64);
+    _tile_loadd(6, operand, 64);
+    _tile_loadd(7, operand, 64);
+    for (long i = 0; i < iterations / 16; i++) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 64);
+    _tile_release();
+    return out[0];
+}
+
+typedef enum { PEAK_AVX2, PEAK_AVX512, PEAK_BF16, PEAK_AMX } peak_kind;
 
 static volatile float sink;
 
@@ -84,7 +117,8 @@ static double fma_peak_once(peak_kind kind, int threads) {
     {
 #pragma omp barrier
         double start = mkv_now_seconds();
-        float r = kind == PEAK_BF16     ? dpbf16_loop(iterations)
+        float r = kind == PEAK_AMX      ? amx_loop(iterations)
+                  : kind == PEAK_BF16   ? dpbf16_loop(iterations)
                   : kind == PEAK_AVX512 ? fma_loop_avx512(iterations)
                                         : fma_loop_avx2(iterations);
         double elapsed = mkv_now_seconds() - start;
@@ -94,7 +128,8 @@ static double fma_peak_once(peak_kind kind, int threads) {
             if (elapsed > seconds) seconds = elapsed;
         }
     }
-    double flops_per_iteration = kind == PEAK_BF16     ? FMA_CHAINS * 16 * 4.0
+    double flops_per_iteration = kind == PEAK_AMX      ? 4 * 16 * 16 * 32 * 2.0 / 16
+                                 : kind == PEAK_BF16   ? FMA_CHAINS * 16 * 4.0
                                  : kind == PEAK_AVX512 ? FMA_CHAINS * 16 * 2.0
                                                        : FMA_CHAINS_AVX2 * 8 * 2.0;
     double flops = (double)iterations * flops_per_iteration * threads;
@@ -198,6 +233,7 @@ int main(int argc, char **argv) {
     printf("kernel path: %s, threads available: %d\n", mkv_kernels_isa(), max_threads);
     printf("\n## machine\n");
     for (int t = 1; t <= max_threads; t++) {
+        if (mkv_cpu_has_amx()) printf("bf16 AMX tile peak, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AMX, t));
         if (mkv_cpu_has_bf16_dot())
             printf("bf16 dot peak (vdpbf16ps), %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_BF16, t));
         if (have_avx512) printf("FMA peak avx512, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AVX512, t));

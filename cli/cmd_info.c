@@ -86,6 +86,7 @@ static mkv_status print_json(const mkv_model *model) {
     cJSON_AddStringToObject(o, "compute", mkv_compute_name(mkv_compute_for_model(model, MKV_COMPUTE_AUTO)));
     cJSON_AddBoolToObject(o, "cpu_bf16_dot_products", mkv_cpu_has_bf16_dot());
     cJSON_AddBoolToObject(o, "cpu_bf16_dot_products_fast", mkv_cpu_bf16_dot_is_fast());
+    cJSON_AddBoolToObject(o, "cpu_amx", mkv_cpu_has_amx());
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return mkv_fail(MKV_ERR_NOMEM, "info: out of memory");
@@ -118,7 +119,10 @@ static void print_text(const mkv_model *model) {
     printf("tensors:        %d\n", mkv_model_n_tensors(model));
     printf("compute:        %s (default here; CPU bf16 dot products: %s)\n",
            mkv_compute_name(mkv_compute_for_model(model, MKV_COMPUTE_AUTO)),
-           mkv_cpu_bf16_dot_is_fast() ? "yes, faster than f32" : mkv_cpu_has_bf16_dot() ? "yes, slower than f32" : "no");
+           mkv_cpu_has_amx()            ? "AMX tiles, faster than f32"
+           : mkv_cpu_bf16_dot_is_fast() ? "yes, faster than f32"
+           : mkv_cpu_has_bf16_dot()     ? "yes, slower than f32"
+                                        : "no");
     dtype_counts c;
     count_dtypes(model, &c);
     printf("dtypes:        ");

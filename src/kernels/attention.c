@@ -32,16 +32,24 @@
  * keys, V^T is paired over keys from the bf16 rows, and the same
  * micro-kernel accumulates O^T in f32. The online softmax, the row sums and
  * the Mask-Voting sums are the f32 code above; pass 2 recomputes the scores
- * with the same code, so the votes see pass 1's exact scores. */
+ * with the same code, so the votes see pass 1's exact scores.
+ *
+ * AMX (bf16 with amx, kernels_amx.h): the same packed queries and
+ * probabilities, the products on tiles. S^T takes the bf16 key rows as they
+ * are stored (no packing); P.V takes V^T, transposed once per call for every
+ * KV head (as many bytes as V, freed at the end), so that a key tile of 128
+ * keys is two rows of tiles. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "kernels/kernels_amx.h"
 #include "kernels/kernels_internal.h"
 #include "util/alloc.h"
 
 #define ATTN_Q_PANELS 8    /* query panels per tile: each packed key row is reused 8 * nr times */
 #define ATTN_KEY_ROWS_PER_TILE 8 /* key tile = 8 * mr keys                                  */
+#define ATTN_AMX_KEY_TILE 128    /* AMX: four 32-key tile blocks                            */
 
 static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 
@@ -53,7 +61,7 @@ typedef struct {
     float *row_sum;   /* [ATTN_Q_PANELS][nr]                                     */
     float *key_panel; /* [head_dim][a_stride]                                    */
     float *key_votes; /* [key_tile]                                              */
-    float *v_pairs;   /* bf16: [key_tile / 2][head_dim] V^T pair slots           */
+    float *v_pairs;   /* bf16: [key_tile / 2][head_dim] V^T pair slots; AMX: 32 x 32 staging */
     float *p_pairs;   /* bf16: [ATTN_Q_PANELS][key_tile / 2][nr] P pair slots    */
 } attention_scratch;
 
@@ -62,10 +70,14 @@ typedef struct {
 } scratch_layout;
 
 /* The kernels one call runs on: ops for the f32 tiles (softmax, votes),
- * dot for the two products (ops itself unless bf16). */
+ * dot for the two products (ops itself unless bf16); amx: the products on
+ * tiles, with v_t[g] the transposed values of KV head g (row stride
+ * vt_stride[g]). */
 typedef struct {
     const mkv_isa_ops *ops, *dot;
-    bool bf16;
+    bool bf16, amx;
+    uint16_t **v_t;
+    const int64_t *vt_stride;
 } attention_kernels;
 
 static scratch_layout layout_for(const mkv_isa_ops *ops, int head_dim, int key_tile) {
@@ -116,7 +128,11 @@ static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv
                        float scale, int n_panels, int key_tile, const attention_scratch *scratch) {
     const mkv_isa_ops *dot = kern->dot;
     const int mr = dot->mr, nr = dot->nr;
-    for (int jj = 0; jj < n_keys; jj += mr) {
+    if (kern->amx)
+        mkv_amx_scores((const uint16_t *)kv->k + j0 * kv->stride, kv->stride, n_keys, head_dim, scratch->q_t,
+                       (int64_t)head_dim * nr, n_panels, scratch->scores, key_tile, (uint16_t *)scratch->key_panel,
+                       scratch->v_pairs);
+    for (int jj = 0; !kern->amx && jj < n_keys; jj += mr) {
         const int rows = n_keys - jj < mr ? n_keys - jj : mr;
         if (kern->bf16) {
             const uint16_t *key_rows[64];
@@ -142,10 +158,22 @@ static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv
 
 /* O^T_p[c][i] (+)= sum_j V[j0 + j][c] P_p[j][i] over the key tile, for the
  * channel chunks of at most mr rows. */
-static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys,
+static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_view *kv, int g, int64_t j0, int n_keys,
                               int head_dim, int n_panels, int key_tile, bool first, const attention_scratch *scratch) {
     const mkv_isa_ops *dot = kern->dot;
     const int nr = dot->nr, mr = dot->mr;
+    if (kern->amx) {
+        const size_t pair_panel = (size_t)(key_tile / 2) * nr, used = (size_t)(n_keys + 1) / 2;
+        const size_t padded = (size_t)(n_keys + 31) / 32 * 16;
+        for (int p = 0; p < n_panels; p++) {
+            float *pairs = scratch->p_pairs + p * pair_panel;
+            dot->pack_f32_row_pairs(scratch->scores + (size_t)p * key_tile * nr, n_keys, pairs);
+            memset(pairs + used * nr, 0, (padded - used) * nr * sizeof(float));
+        }
+        mkv_amx_values(kern->v_t[g] + j0, kern->vt_stride[g], n_keys, head_dim, scratch->p_pairs, (int64_t)pair_panel,
+                       n_panels, scratch->out_t, first);
+        return;
+    }
     /* channel chunks: near-equal, at most mr rows each */
     const int n_chunks = (head_dim + mr - 1) / mr;
     const int chunk_rows = (head_dim + n_chunks - 1) / n_chunks;
@@ -173,7 +201,8 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
                               const attention_scratch *scratch, int key_tile, float *query_stats) {
     const mkv_isa_ops *ops = kern->ops;
     const int nr = ops->nr, head_dim = args->head_dim;
-    const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
+    const int g = h / (args->n_heads / args->n_kv_heads);
+    const mkv_kv_head_view *kv = &args->kv[g];
     const int64_t tile_queries = args->n_q - q0 < (int64_t)ATTN_Q_PANELS * nr ? args->n_q - q0 : ATTN_Q_PANELS * nr;
     const int n_panels = (int)((tile_queries + nr - 1) / nr);
 
@@ -199,7 +228,7 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
         for (int p = 0; p < n_panels; p++)
             ops->softmax_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max + p * nr,
                               scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr, head_dim, first);
-        accumulate_values(kern, kv, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
+        accumulate_values(kern, kv, g, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
     }
 
     for (int64_t i = 0; i < tile_queries; i++) {
@@ -253,12 +282,40 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
 }
 
 /* Returns false (nothing written) when scratch memory cannot be allocated. */
-bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, const mkv_attention_args *args) {
+/* AMX: V^T of every KV head, zero-padded to whole key tiles; one block,
+ * the heads' offsets in v_t[], strides in vt_stride[]. NULL when it cannot
+ * be allocated. */
+static uint16_t *transpose_all_values(const mkv_attention_args *args, int key_tile, uint16_t **v_t, int64_t *vt_stride) {
+    size_t total = 0;
+    for (int g = 0; g < args->n_kv_heads; g++) {
+        vt_stride[g] = (args->kv[g].n_keys + key_tile - 1) / key_tile * key_tile;
+        total += (size_t)vt_stride[g] * (size_t)args->head_dim;
+    }
+    uint16_t *block = mkv_malloc((total ? total : 1) * sizeof *block, "attention V^T");
+    if (!block) return NULL;
+    size_t offset = 0;
+    for (int g = 0; g < args->n_kv_heads; g++) {
+        v_t[g] = block + offset;
+        offset += (size_t)vt_stride[g] * (size_t)args->head_dim;
+    }
+#pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel())
+    for (int g = 0; g < args->n_kv_heads; g++)
+        mkv_amx_transpose_values((const uint16_t *)args->kv[g].v, args->kv[g].stride, args->kv[g].n_keys, args->head_dim,
+                                 v_t[g], vt_stride[g]);
+    return block;
+}
+
+bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, bool amx, const mkv_attention_args *args) {
     if (args->n_q <= 0 || args->n_heads <= 0) return true;
     if (ops->nr > 64 || ops->a_stride > 64) return false;
     if (dot_ops->nr != ops->nr || dot_ops->mr != ops->mr || dot_ops->a_stride != ops->a_stride) return false;
-    const attention_kernels kern = {ops, dot_ops, args->bf16};
-    const int key_tile = ATTN_KEY_ROWS_PER_TILE * ops->mr;
+    amx = amx && args->bf16 && args->head_dim % 32 == 0 && ops->nr == 32 && args->n_kv_heads <= 4096;
+    const int key_tile = amx ? ATTN_AMX_KEY_TILE : ATTN_KEY_ROWS_PER_TILE * ops->mr;
+    uint16_t *v_t[amx ? args->n_kv_heads : 1];
+    int64_t vt_stride[amx ? args->n_kv_heads : 1];
+    uint16_t *v_t_block = amx ? transpose_all_values(args, key_tile, v_t, vt_stride) : NULL;
+    if (amx && !v_t_block) return false;
+    const attention_kernels kern = {ops, dot_ops, args->bf16, amx, v_t, vt_stride};
     const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
@@ -271,7 +328,10 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
     const size_t scratch_floats = (size_t)n_threads * layout.total;
     float *scratch_all = mkv_malloc((scratch_floats + stats_floats) * sizeof(float) + (size_t)n_voters * sizeof(int64_t),
                                     "attention tiles");
-    if (!scratch_all) return false;
+    if (!scratch_all) {
+        mkv_free(v_t_block);
+        return false;
+    }
     float *stats = scratch_all + scratch_floats;
     int64_t *voters = (int64_t *)(stats + stats_floats);
     for (int64_t i = 0, v = 0; n_voters && i < args->n_q; i++)
@@ -286,6 +346,7 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
 #pragma omp parallel num_threads(n_threads)
     {
         const attention_scratch scratch = carve(scratch_all + (size_t)omp_get_thread_num() * layout.total, &layout);
+        if (amx) mkv_amx_begin();
 #pragma omp for schedule(dynamic, 1)
         for (int64_t item = 0; item < (int64_t)args->n_heads * q_tiles; item++) {
             const int h = (int)(item / q_tiles);
@@ -304,7 +365,9 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
                                key_tile);
             }
         }
+        if (amx) mkv_amx_end();
     }
     mkv_free(scratch_all);
+    mkv_free(v_t_block);
     return true;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels_amx.h"
 #include "kernels/kernels_internal.h"
 #include "util/dtype.h"
 
@@ -32,6 +33,10 @@ static const mkv_isa_ops *active_ops;
 /* Opt-in "avx512bf16": BF16 weights multiply bf16-rounded activations with
  * vdpbf16ps (everything else runs the avx512 path). */
 static bool bf16_dot_products;
+/* AMX: the tile unit is there and granted (amx_present, at startup), and the
+ * bf16 compute mode uses it (amx_on: "auto" and "amx"; any other forced path
+ * turns it off, so that "avx512bf16" tests the vdpbf16ps kernels). */
+static bool amx_present, amx_on;
 
 static bool cpu_has_avx512bf16(void) {
     return detect_isa() == &mkv_isa_avx512 && __builtin_cpu_supports("avx512bf16");
@@ -39,6 +44,8 @@ static bool cpu_has_avx512bf16(void) {
 
 __attribute__((constructor)) static void choose_isa_at_startup(void) {
     active_ops = detect_isa();
+    amx_present = active_ops == &mkv_isa_avx512 && mkv_amx_detect();
+    amx_on = amx_present;
     const char *requested = getenv("MKV_ISA");
     if (requested && *requested) mkv_kernels_force_isa(requested);
 }
@@ -52,8 +59,12 @@ const char *mkv_kernels_isa(void) {
 
 bool mkv_kernels_force_isa(const char *isa) {
     const mkv_isa_ops *best = detect_isa(), *chosen;
-    bool bf16 = false;
-    if (strcmp(isa, "avx512bf16") == 0) {
+    bool bf16 = false, amx = false;
+    if (strcmp(isa, "amx") == 0) {
+        if (!amx_present) return false;
+        chosen = &mkv_isa_avx512;
+        amx = true;
+    } else if (strcmp(isa, "avx512bf16") == 0) {
         if (!cpu_has_avx512bf16()) return false;
         chosen = &mkv_isa_avx512;
         bf16 = true;
@@ -67,11 +78,13 @@ bool mkv_kernels_force_isa(const char *isa) {
         chosen = NULL;
     } else if (strcmp(isa, "auto") == 0) {
         chosen = best;
+        amx = amx_present;
     } else {
         return false;
     }
     active_ops = chosen;
     bf16_dot_products = bf16;
+    amx_on = amx;
     return true;
 }
 
@@ -84,12 +97,16 @@ void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const 
 
 bool mkv_cpu_has_bf16_dot(void) { return active_ops == &mkv_isa_avx512 && cpu_has_avx512bf16(); }
 
+bool mkv_cpu_has_amx(void) { return amx_on; }
+
 /* bench_gemm's peaks per core: AMD Zen 5 vdpbf16ps 259-287 GFLOP/s (2x its
  * FMA peak), an Intel Xeon with AVX512-BF16 and AMX 87 vs 177 GFLOP/s (half
- * of its FMA peak: bf16 compute ran 0.6x the f32 speed there). */
-bool mkv_cpu_bf16_dot_is_fast(void) { return mkv_cpu_has_bf16_dot() && __builtin_cpu_is("amd"); }
+ * of its FMA peak: bf16 compute ran 0.6x the f32 speed there) but AMX tiles
+ * 3.1 TFLOP/s (bench/bench_amx_peak). */
+bool mkv_cpu_bf16_dot_is_fast(void) { return amx_on || (mkv_cpu_has_bf16_dot() && __builtin_cpu_is("amd")); }
 
 void mkv_matmul_bf16(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
+    if (amx_on && mkv_dtype_info(w->dtype) && mkv_matmul_amx(y, x, n, w, bias)) return;
     if (mkv_cpu_has_bf16_dot() && mkv_dtype_info(w->dtype) && mkv_matmul_blocked(&mkv_isa_avx512bf16, y, x, n, w, bias))
         return;
     mkv_matmul_bf16_ref(y, x, n, w, bias);
@@ -122,8 +139,9 @@ bool mkv_compute_from_name(const char *name, mkv_compute *compute) {
 void mkv_attention(const mkv_attention_args *args) {
     const mkv_isa_ops *ops = active_ops;
     if (args->bf16) {
-        if (mkv_cpu_has_bf16_dot() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, args)) return;
-    } else if (ops && mkv_attention_tiled(ops, ops, args)) {
+        const bool amx = amx_on && args->head_dim % 32 == 0;
+        if (mkv_cpu_has_bf16_dot() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, amx, args)) return;
+    } else if (ops && mkv_attention_tiled(ops, ops, false, args)) {
         return;
     }
     mkv_attention_ref(args);

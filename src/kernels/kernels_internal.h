@@ -100,7 +100,9 @@ const mkv_isa_ops *mkv_kernels_ops(void);
 bool mkv_matmul_blocked(const mkv_isa_ops *ops, float *y, const float *x, int64_t n, const mkv_tensor *w,
                         const float *bias);
 /* dot_ops: the table of the two products (ops itself for f32, the
- * avx512bf16 table when args->bf16); ops: softmax and vote tiles. */
-bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, const mkv_attention_args *args);
+ * avx512bf16 table when args->bf16); ops: softmax and vote tiles; amx (bf16
+ * only, head_dim a multiple of 32): the products on AMX tiles
+ * (kernels_amx.h), dot_ops packing the queries and probabilities. */
+bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, bool amx, const mkv_attention_args *args);
 
 #endif

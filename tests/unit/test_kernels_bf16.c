@@ -1,8 +1,11 @@
 /* bf16 compute kernels: the vdpbf16ps path against its scalar reference
  * (identical bits: same roundings, same order), the reference's pair step
  * against the instruction, and both against the f32 kernels within bf16
- * tolerance. Skipped parts say so on CPUs without AVX512-BF16 (the scalar
- * reference is then what bf16 compute runs, and its tolerance tests still run). */
+ * tolerance; the AMX path (no bit-exact twin: kernels_amx.c) against the
+ * exact sums of the same bf16 operands within f32 accumulation error, and
+ * the attention tests on every bf16 path the CPU has. Skipped parts say so
+ * on CPUs without AVX512-BF16 or AMX (the scalar reference is then what bf16
+ * compute runs, and its tolerance tests still run). */
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
@@ -103,6 +106,8 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
     const int64_t outs[] = {5, 77, 600};
     unsigned seed = 9001;
     const int saved_threads = omp_get_max_threads();
+    /* the vdpbf16ps kernels (auto may pick AMX); without them the dispatcher runs the reference */
+    if (!mkv_kernels_force_isa("avx512bf16")) printf("     (no AVX512-BF16: the reference against itself)\n");
     for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++)
         for (size_t a = 0; a < 4; a++)
             for (size_t b = 0; b < 4; b++)
@@ -144,6 +149,95 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
                     free(y);
                     free(y1);
                 }
+    mkv_kernels_force_isa("auto");
+}
+
+/* AMX: |y - exact(bf16(x) . bf16(W))| <= (k + 2) 2^-24 sum |bf16(x) bf16(w)|
+ * (f32 accumulation of the exact pair products, in whatever order the tile
+ * unit adds them), and within twice that of the vdpbf16ps reference; the
+ * same bits on 1 and 2 threads and for a row computed alone. */
+static int check_near_exact_bf16(const float *y, const float *x, const float *w_exact, int64_t n, int64_t in, int64_t out,
+                                 const float *bias, const float *y_ref) {
+    int failures = 0;
+    for (int64_t i = 0; i < n && failures < 5; i++)
+        for (int64_t o = 0; o < out && failures < 5; o++) {
+            double exact = bias ? bias[o] : 0.0, magnitude = bias ? fabs(bias[o]) : 0.0;
+            for (int64_t k = 0; k < in; k++) {
+                double term = (double)round_bf16(x[i * in + k]) * round_bf16(w_exact[o * in + k]);
+                exact += term;
+                magnitude += fabs(term);
+            }
+            const double tolerance = (double)(in + 2) * ldexp(1.0, -24) * magnitude + 1e-30;
+            const double got = y[i * out + o];
+            if (!(fabs(got - exact) <= tolerance) || !(fabs(got - y_ref[i * out + o]) <= 2 * tolerance)) {
+                mkv_test_fail(__FILE__, __LINE__, "y[%lld][%lld] = %.9g, exact %.9g, vdpbf16ps %.9g (tol %.3g)", (long long)i,
+                              (long long)o, got, exact, y_ref[i * out + o], tolerance);
+                failures++;
+            }
+        }
+    return failures;
+}
+
+TEST(kern_bf16_matmul_amx_within_f32_accumulation_error) {
+    if (!mkv_kernels_force_isa("amx")) {
+        printf("     (no AMX tiles on this CPU or not granted by the OS: AMX matmul not run)\n");
+        return;
+    }
+    const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_Q8_0, MKV_TYPE_Q4_K};
+    const int64_t ins[] = {7, 64, 256, 608, 3072};
+    const int64_t ns[] = {1, 17, 100, 2100};
+    const int64_t outs[] = {5, 77, 600};
+    unsigned seed = 4242;
+    const int saved_threads = omp_get_max_threads();
+    int cases = 0;
+    for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++)
+        for (size_t a = 0; a < 5; a++)
+            for (size_t b = 0; b < 4; b++)
+                for (size_t c = 0; c < 3; c++) {
+                    const mkv_dtype dtype = dtypes[t];
+                    const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
+                    const int64_t in = ins[a], n = ns[b], out = outs[c];
+                    if (in % traits->block_size || (a + b + c + t) % 3) continue; /* a third of the grid */
+                    if (n * in * out > 200000000) continue;
+                    float *source = random_floats(in * out, &seed, 1.0f), *w_exact = malloc((size_t)(in * out) * sizeof(float));
+                    size_t bytes = mkv_dtype_row_bytes(dtype, in) * (size_t)out;
+                    void *data = malloc(bytes);
+                    if (traits->from_float) traits->from_float(source, data, in * out);
+                    else mkv_test_random_blocks(dtype, data, in * out / traits->block_size, seed++);
+                    traits->to_float(data, w_exact, in * out);
+                    mkv_tensor w = {.dtype = dtype, .n_dims = 2, .ne = {in, out, 1, 1}, .data = data, .n_bytes = bytes};
+                    float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
+                    float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
+                    float *y1 = malloc((size_t)(n * out) * sizeof(float)), *y_row = malloc((size_t)out * sizeof(float));
+                    mkv_matmul_bf16_ref(y_ref, x, n, &w, bias);
+                    omp_set_num_threads(2);
+                    mkv_matmul_bf16(y, x, n, &w, bias);
+                    omp_set_num_threads(1);
+                    mkv_matmul_bf16(y1, x, n, &w, bias);
+                    omp_set_num_threads(saved_threads);
+                    const int64_t row = n / 2;
+                    mkv_matmul_bf16(y_row, x + row * in, 1, &w, bias);
+                    CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
+                    CHECK_MSG(memcmp(y_row, y + row * out, (size_t)out * sizeof(float)) == 0,
+                              "%s in %lld n %lld out %lld: row %lld alone differs", traits->name, (long long)in,
+                              (long long)n, (long long)out, (long long)row);
+                    if (check_near_exact_bf16(y, x, w_exact, n < 40 ? n : 40, in, out, bias, y_ref))
+                        mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: AMX off the exact bf16 product",
+                                      traits->name, (long long)in, (long long)n, (long long)out);
+                    cases++;
+                    free(source);
+                    free(w_exact);
+                    free(data);
+                    free(x);
+                    free(bias);
+                    free(y_ref);
+                    free(y);
+                    free(y1);
+                    free(y_row);
+                }
+    mkv_kernels_force_isa("auto");
+    printf("     %d AMX matmul shapes checked\n", cases);
+    CHECK(cases > 20);
 }
 
 /* The bf16 path rounds exactly where it says: with operands already bf16
@@ -261,6 +355,17 @@ TEST(kern_bf16_attention_matches_reference_and_f32) {
         {4, 4, 128, 260, {1, 7, 301, 129}, 2}, /* a one-key head, odd key counts, > 8 query panels */
         {8, 1, 20, 5, {61}, 1},                /* d not a multiple of 16 */
         {2, 2, 40, 1, {0, 40}, 1},             /* a head with no keys; one query */
+        {2, 2, 32, 2, {0, 33}, 1},             /* AMX: an empty head, a 32-key block and one key */
+        {4, 1, 96, 40, {500}, 4},              /* AMX: d = 3 x 32, MQA, a partial last key block */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_bf16_attention(&cases[i], 500u + (unsigned)i);
+    /* every bf16 path this CPU has: vdpbf16ps, then AMX (head_dim a multiple of 32; the others run vdpbf16ps) */
+    const char *paths[] = {"avx512bf16", "amx"};
+    for (size_t p = 0; p < 2; p++) {
+        if (!mkv_kernels_force_isa(paths[p])) {
+            printf("     (no %s here: its attention not run)\n", paths[p]);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_bf16_attention(&cases[i], 500u + (unsigned)i);
+    }
+    mkv_kernels_force_isa("auto");
 }
