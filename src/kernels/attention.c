@@ -282,27 +282,62 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
 }
 
 /* Returns false (nothing written) when scratch memory cannot be allocated. */
-/* AMX: V^T of every KV head, zero-padded to whole key tiles; one block,
- * the heads' offsets in v_t[], strides in vt_stride[]. NULL when it cannot
- * be allocated. */
-static uint16_t *transpose_all_values(const mkv_attention_args *args, int key_tile, uint16_t **v_t, int64_t *vt_stride) {
+/* AMX: V^T of every KV head, zero-padded to whole key tiles, in one block. */
+struct mkv_attention_values {
+    int n_kv_heads;
+    uint16_t *block;
+    uint16_t **v_t;     /* [n_kv_heads] into block */
+    int64_t *vt_stride; /* [n_kv_heads] */
+    mkv_kv_head_view *kv; /* [n_kv_heads] the views it was made from (checked by the calls) */
+};
+
+mkv_attention_values *mkv_attention_values_create(const mkv_attention_args *args) {
+    const int n = args->n_kv_heads;
+    mkv_attention_values *values = mkv_calloc(1, sizeof *values, "attention V^T");
+    if (!values) return NULL;
+    values->n_kv_heads = n;
+    values->kv = mkv_malloc((size_t)(n > 0 ? n : 1) * sizeof *values->kv, "attention V^T");
+    if (values->kv && n > 0) memcpy(values->kv, args->kv, (size_t)n * sizeof *values->kv);
+    values->v_t = mkv_calloc((size_t)(n > 0 ? n : 1), sizeof *values->v_t, "attention V^T");
+    values->vt_stride = mkv_calloc((size_t)(n > 0 ? n : 1), sizeof *values->vt_stride, "attention V^T");
     size_t total = 0;
-    for (int g = 0; g < args->n_kv_heads; g++) {
-        vt_stride[g] = (args->kv[g].n_keys + key_tile - 1) / key_tile * key_tile;
-        total += (size_t)vt_stride[g] * (size_t)args->head_dim;
+    for (int g = 0; values->vt_stride && g < n; g++) {
+        values->vt_stride[g] = (args->kv[g].n_keys + ATTN_AMX_KEY_TILE - 1) / ATTN_AMX_KEY_TILE * ATTN_AMX_KEY_TILE;
+        total += (size_t)values->vt_stride[g] * (size_t)args->head_dim;
     }
-    uint16_t *block = mkv_malloc((total ? total : 1) * sizeof *block, "attention V^T");
-    if (!block) return NULL;
+    values->block = mkv_malloc((total ? total : 1) * sizeof *values->block, "attention V^T");
+    if (!values->kv || !values->v_t || !values->vt_stride || !values->block) {
+        mkv_attention_values_free(values);
+        return NULL;
+    }
     size_t offset = 0;
-    for (int g = 0; g < args->n_kv_heads; g++) {
-        v_t[g] = block + offset;
-        offset += (size_t)vt_stride[g] * (size_t)args->head_dim;
+    for (int g = 0; g < n; g++) {
+        values->v_t[g] = values->block + offset;
+        offset += (size_t)values->vt_stride[g] * (size_t)args->head_dim;
     }
 #pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel())
-    for (int g = 0; g < args->n_kv_heads; g++)
+    for (int g = 0; g < n; g++)
         mkv_amx_transpose_values((const uint16_t *)args->kv[g].v, args->kv[g].stride, args->kv[g].n_keys, args->head_dim,
-                                 v_t[g], vt_stride[g]);
-    return block;
+                                 values->v_t[g], values->vt_stride[g]);
+    return values;
+}
+
+void mkv_attention_values_free(mkv_attention_values *values) {
+    if (!values) return;
+    mkv_free(values->block);
+    mkv_free(values->v_t);
+    mkv_free(values->vt_stride);
+    mkv_free(values->kv);
+    mkv_free(values);
+}
+
+static bool values_match(const mkv_attention_values *values, const mkv_attention_args *args) {
+    if (values->n_kv_heads != args->n_kv_heads) return false;
+    for (int g = 0; g < args->n_kv_heads; g++)
+        if (values->kv[g].v != args->kv[g].v || values->kv[g].n_keys != args->kv[g].n_keys ||
+            values->kv[g].stride != args->kv[g].stride)
+            return false;
+    return true;
 }
 
 bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, bool amx, const mkv_attention_args *args) {
@@ -311,11 +346,13 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
     if (dot_ops->nr != ops->nr || dot_ops->mr != ops->mr || dot_ops->a_stride != ops->a_stride) return false;
     amx = amx && args->bf16 && args->head_dim % 32 == 0 && ops->nr == 32 && args->n_kv_heads <= 4096;
     const int key_tile = amx ? ATTN_AMX_KEY_TILE : ATTN_KEY_ROWS_PER_TILE * ops->mr;
-    uint16_t *v_t[amx ? args->n_kv_heads : 1];
-    int64_t vt_stride[amx ? args->n_kv_heads : 1];
-    uint16_t *v_t_block = amx ? transpose_all_values(args, key_tile, v_t, vt_stride) : NULL;
-    if (amx && !v_t_block) return false;
-    const attention_kernels kern = {ops, dot_ops, args->bf16, amx, v_t, vt_stride};
+    mkv_attention_values *own_values = NULL;
+    const mkv_attention_values *values = NULL;
+    if (amx) {
+        values = args->values && values_match(args->values, args) ? args->values : (own_values = mkv_attention_values_create(args));
+        if (!values) return false;
+    }
+    const attention_kernels kern = {ops, dot_ops, args->bf16, amx, amx ? values->v_t : NULL, amx ? values->vt_stride : NULL};
     const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
@@ -329,7 +366,7 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
     float *scratch_all = mkv_malloc((scratch_floats + stats_floats) * sizeof(float) + (size_t)n_voters * sizeof(int64_t),
                                     "attention tiles");
     if (!scratch_all) {
-        mkv_free(v_t_block);
+        mkv_attention_values_free(own_values);
         return false;
     }
     float *stats = scratch_all + scratch_floats;
@@ -368,6 +405,6 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
         if (amx) mkv_amx_end();
     }
     mkv_free(scratch_all);
-    mkv_free(v_t_block);
+    mkv_attention_values_free(own_values);
     return true;
 }

@@ -136,6 +136,11 @@ bool mkv_compute_from_name(const char *name, mkv_compute *compute) {
     return false;
 }
 
+mkv_attention_values *mkv_attention_prepare_values(const mkv_attention_args *args) {
+    if (!args->bf16 || !amx_on || args->head_dim % 32 || !mkv_cpu_has_bf16_dot()) return NULL;
+    return mkv_attention_values_create(args);
+}
+
 void mkv_attention(const mkv_attention_args *args) {
     const mkv_isa_ops *ops = active_ops;
     if (args->bf16) {

@@ -89,9 +89,21 @@ typedef struct {
      * and accumulates in f32, as PyTorch's CPU flash attention in bf16 does.
      * Softmax statistics and vote sums stay f32. */
     bool bf16;
+    /* Optional: the values prepared for these K/V by
+     * mkv_attention_prepare_values (NULL: each call prepares what it needs). */
+    const struct mkv_attention_values *values;
 } mkv_attention_args;
 
 void mkv_attention(const mkv_attention_args *args);
+/* The AMX path multiplies P.V on V^T (each KV head's values transposed): a
+ * caller that runs several calls over the same K/V (the forward's query
+ * chunks of one layer) transposes once here and passes the result in
+ * args.values. Only args' kv, n_kv_heads, head_dim and bf16 are read. NULL
+ * when the path in use needs nothing (f32, vdpbf16ps) or memory is short;
+ * the K/V must not change while the values are in use. */
+typedef struct mkv_attention_values mkv_attention_values;
+mkv_attention_values *mkv_attention_prepare_values(const mkv_attention_args *args);
+void mkv_attention_values_free(mkv_attention_values *values);
 void mkv_attention_ref(const mkv_attention_args *args);
 
 /* Which SIMD path mkv_matmul / mkv_attention use ("avx512bf16", "avx512", "avx2", "scalar"). */

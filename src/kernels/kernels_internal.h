@@ -104,5 +104,7 @@ bool mkv_matmul_blocked(const mkv_isa_ops *ops, float *y, const float *x, int64_
  * only, head_dim a multiple of 32): the products on AMX tiles
  * (kernels_amx.h), dot_ops packing the queries and probabilities. */
 bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, bool amx, const mkv_attention_args *args);
+/* The AMX values of args' K/V (V^T per KV head, key tiles zero-padded). */
+mkv_attention_values *mkv_attention_values_create(const mkv_attention_args *args);
 
 #endif

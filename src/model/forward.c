@@ -179,21 +179,39 @@ mkv_status mkv_store_kv_rows(mkv_kv_store *store, int layer, const float *k, con
     return MKV_OK;
 }
 
-mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
-                      float *out, const uint8_t *vote_rows, float **vote_sums) {
+/* The K/V views of a layer (views[n_kv_heads]) and the arguments that
+ * attend to them; the caller fills in the queries. */
+static mkv_attention_args layer_attention_args(const mkv_model *model, const mkv_kv_store *store, int layer,
+                                               mkv_kv_head_view *views) {
     const mkv_hparams *hp = &model->hp;
-    mkv_kv_head_view views[hp->n_kv_heads];
     for (int h = 0; h < hp->n_kv_heads; h++) {
         const mkv_kv_head *head = &store->layers[layer].heads[h];
         views[h] = (mkv_kv_head_view){head->k, head->v, head->n_fixed + store->n_dyn, hp->head_dim};
     }
     int q_dim = hp->n_heads * hp->head_dim;
-    mkv_attention_args args = {
-        .q = q, .n_q = n_rows, .q_stride = q_dim, .out = out, .out_stride = q_dim,
-        .n_heads = hp->n_heads, .n_kv_heads = hp->n_kv_heads, .head_dim = hp->head_dim, .kv = views,
-        .scale = 1.0f / sqrtf((float)hp->head_dim), .vote_query = vote_rows, .vote_sums = vote_sums,
+    return (mkv_attention_args){
+        .q_stride = q_dim, .out_stride = q_dim, .n_heads = hp->n_heads, .n_kv_heads = hp->n_kv_heads,
+        .head_dim = hp->head_dim, .kv = views, .scale = 1.0f / sqrtf((float)hp->head_dim),
         .bf16 = store->dtype == MKV_TYPE_BF16,
     };
+}
+
+mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
+                      float *out, const uint8_t *vote_rows, float **vote_sums) {
+    return mkv_attend_prepared(model, store, layer, q, n_rows, out, vote_rows, vote_sums, NULL);
+}
+
+mkv_status mkv_attend_prepared(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
+                               float *out, const uint8_t *vote_rows, float **vote_sums,
+                               const mkv_attention_values *values) {
+    mkv_kv_head_view views[model->hp.n_kv_heads];
+    mkv_attention_args args = layer_attention_args(model, store, layer, views);
+    args.q = q;
+    args.n_q = n_rows;
+    args.out = out;
+    args.vote_query = vote_rows;
+    args.vote_sums = vote_sums;
+    args.values = values;
     mkv_attention(&args);
     return MKV_OK;
 }
@@ -313,14 +331,21 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
         /* 2. per chunk: queries, attention, Wo, FFN (rows are independent
          * once every K/V row is stored; the votes add up over chunks) */
         double cos_total = 0;
+        mkv_attention_values *values = NULL; /* AMX: V^T once for the layer's chunks */
+        if (n_rows > C) {
+            mkv_kv_head_view views[hp->n_kv_heads];
+            mkv_attention_args layer_args = layer_attention_args(model, store, l, views);
+            values = mkv_attention_prepare_values(&layer_args);
+        }
+        secs[MKV_PART_ATTENTION] += mkv_lap(&t);
         for (int c0 = 0; c0 < n_rows && st == MKV_OK; c0 += C) {
             int n = n_rows - c0 < C ? n_rows - c0 : C;
             float *xc = x + (size_t)c0 * d;
             mkv_rmsnorm(ws->xn, xc, attn_norm, n, d, hp->norm_eps);
             mkv_qkv(model, ws->compute, l, ws->xn, rows + c0, n, ws->q, NULL, NULL);
             secs[MKV_PART_QKV] += mkv_lap(&t);
-            st = mkv_attend(model, store, l, ws->q, n, ws->att, vote_block ? obs->vote_rows + c0 : NULL,
-                            vote_block ? vote_sums : NULL);
+            st = mkv_attend_prepared(model, store, l, ws->q, n, ws->att, vote_block ? obs->vote_rows + c0 : NULL,
+                                     vote_block ? vote_sums : NULL, values);
             secs[MKV_PART_ATTENTION] += mkv_lap(&t);
             if (st != MKV_OK) break;
             mkv_matmul_as(ws->compute, ws->proj, ws->att, n, w->wo, NULL);
@@ -335,6 +360,7 @@ mkv_status mkv_forward(const mkv_model *model, mkv_workspace *ws, mkv_kv_store *
             for (size_t i = 0; i < (size_t)n * d; i++) xc[i] += ws->proj[i];
             secs[MKV_PART_FFN] += mkv_lap(&t);
         }
+        mkv_attention_values_free(values);
         if (st != MKV_OK) break;
         if (obs && obs->layer_importance) obs->layer_importance[l] = 1.0 - cos_total / n_rows;
         /* 3. the policy sees the layer's complete votes (and may evict its rows) */

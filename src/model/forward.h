@@ -111,6 +111,10 @@ mkv_status mkv_store_kv_rows(mkv_kv_store *store, int layer, const float *k, con
 /* Attention of n_rows queries q against the layer's store; out [n_rows][n_heads*hd]. */
 mkv_status mkv_attend(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
                       float *out, const uint8_t *vote_rows, float **vote_sums);
+/* The same with values prepared for the layer's K/V (kernels.h; NULL: none). */
+mkv_status mkv_attend_prepared(const mkv_model *model, const mkv_kv_store *store, int layer, const float *q, int n_rows,
+                               float *out, const uint8_t *vote_rows, float **vote_sums,
+                               const mkv_attention_values *values);
 /* out = FFN(rmsnorm(h)) for n rows (any n), using the workspace's chunk buffers. */
 void mkv_ffn(const mkv_model *model, mkv_workspace *ws, int layer, const float *h, int n_rows, float *out);
 /* logits for n rows of final hidden states x. */
