@@ -125,7 +125,7 @@ static void pack_queries(const attention_kernels *kern, const float *const *quer
 /* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys (bf16:
  * the pair products, then times scale). */
 static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
-                       float scale, int n_panels, int key_tile, const attention_scratch *scratch) {
+                       float scale, int n_panels, int key_tile, const attention_scratch *scratch, bool scale_here) {
     const mkv_isa_ops *dot = kern->dot;
     const int mr = dot->mr, nr = dot->nr;
     if (kern->amx)
@@ -149,7 +149,7 @@ static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv
             dot->micro_kernel(rows, nr, head_dim, scratch->key_panel, dot->a_stride, scratch->q_t + (size_t)p * head_dim * nr,
                               scratch->scores + ((size_t)p * key_tile + jj) * nr, nr, false);
     }
-    if (kern->bf16) /* one f32 multiply per score, as the scalar loop (vectorized) */
+    if (kern->bf16 && !(kern->amx && !scale_here)) /* one f32 multiply per score, as the scalar loop (vectorized) */
         for (int p = 0; p < n_panels; p++) {
             float *tile = scratch->scores + (size_t)p * key_tile * nr;
             kern->ops->scale_mul(tile, tile, scale, NULL, (int64_t)n_keys * nr);
@@ -162,14 +162,8 @@ static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_v
                               int head_dim, int n_panels, int key_tile, bool first, const attention_scratch *scratch) {
     const mkv_isa_ops *dot = kern->dot;
     const int nr = dot->nr, mr = dot->mr;
-    if (kern->amx) {
-        const size_t pair_panel = (size_t)(key_tile / 2) * nr, used = (size_t)(n_keys + 1) / 2;
-        const size_t padded = (size_t)(n_keys + 31) / 32 * 16;
-        for (int p = 0; p < n_panels; p++) {
-            float *pairs = scratch->p_pairs + p * pair_panel;
-            dot->pack_f32_row_pairs(scratch->scores + (size_t)p * key_tile * nr, n_keys, pairs);
-            memset(pairs + used * nr, 0, (padded - used) * nr * sizeof(float));
-        }
+    if (kern->amx) { /* P's pairs come from mkv_amx_softmax_pairs */
+        const size_t pair_panel = (size_t)(key_tile / 2) * nr;
         mkv_amx_values(kern->v_t[g] + j0, kern->vt_stride[g], n_keys, head_dim, scratch->p_pairs, (int64_t)pair_panel,
                        n_panels, scratch->out_t, first);
         return;
@@ -224,10 +218,17 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
     for (int64_t j0 = 0; j0 < kv->n_keys; j0 += key_tile) {
         const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
         const bool first = j0 == 0;
-        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
-        for (int p = 0; p < n_panels; p++)
-            ops->softmax_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max + p * nr,
-                              scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr, head_dim, first);
+        /* AMX: the scale, the softmax and the bf16 pairs of P in one pass (same scaled scores as pass 2's) */
+        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, !kern->amx);
+        for (int p = 0; p < n_panels; p++) {
+            float *scores = scratch->scores + (size_t)p * key_tile * nr, *out_t = scratch->out_t + (size_t)p * head_dim * nr;
+            if (kern->amx)
+                mkv_amx_softmax_pairs(n_keys, scores, args->scale, scratch->row_max + p * nr, scratch->row_sum + p * nr,
+                                      out_t, head_dim, first, scratch->p_pairs + (size_t)p * (key_tile / 2) * nr,
+                                      (n_keys + 31) / 32 * 16);
+            else
+                ops->softmax_tile(n_keys, scores, scratch->row_max + p * nr, scratch->row_sum + p * nr, out_t, head_dim, first);
+        }
         accumulate_values(kern, kv, g, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
     }
 
@@ -265,7 +266,7 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
             }
             pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
         }
-        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
+        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, true);
         for (int p = 0; p < n_panels; p++) {
             for (int i = 0; i < nr; i++) {
                 int64_t v = v0 + (int64_t)p * nr + i;

@@ -27,11 +27,13 @@
 
 #include <cpuid.h>
 #include <immintrin.h>
+#include <math.h>
 #include <omp.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "kernels/exp_avx512.h"
 #include "kernels/kernels_amx.h"
 #include "util/alloc.h"
 #include "util/dtype.h"
@@ -234,6 +236,44 @@ void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int he
             gemm_block_2x2(a, a_stride, q_pairs + p * q_panel_floats, AMX_NR, head_dim,
                            scores + ((int64_t)p * key_tile + g) * AMX_NR, AMX_NR, rows, AMX_NR, stage);
     }
+}
+
+void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
+                           int head_dim, bool first, float *p_pairs, int padded_slots) {
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16) {
+        __m512 tile_max = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < n_keys; j++) {
+            const __m512 scaled = _mm512_mul_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), s);
+            _mm512_store_ps(scores + j * AMX_NR + lane0, scaled);
+            tile_max = _mm512_max_ps(tile_max, scaled);
+        }
+        const __m512 old_max = first ? tile_max : _mm512_loadu_ps(row_max + lane0);
+        const __m512 new_max = _mm512_max_ps(old_max, tile_max);
+        __m512 tile_sum = _mm512_setzero_ps();
+        for (int j = 0; j < n_keys; j += 2) {
+            const __m512 p0 = exp_avx512(_mm512_sub_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), new_max));
+            tile_sum = _mm512_add_ps(tile_sum, p0);
+            __m512i pair = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p0));
+            if (j + 1 < n_keys) {
+                const __m512 p1 = exp_avx512(_mm512_sub_ps(_mm512_load_ps(scores + (j + 1) * AMX_NR + lane0), new_max));
+                tile_sum = _mm512_add_ps(tile_sum, p1);
+                pair = _mm512_or_si512(pair, _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p1)), 16));
+            }
+            _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0), pair);
+        }
+        if (first) {
+            _mm512_storeu_ps(row_sum + lane0, tile_sum);
+        } else {
+            const __m512 rescale = exp_avx512(_mm512_sub_ps(old_max, new_max));
+            _mm512_storeu_ps(row_sum + lane0, _mm512_fmadd_ps(_mm512_loadu_ps(row_sum + lane0), rescale, tile_sum));
+            for (int c = 0; c < head_dim; c++)
+                _mm512_store_ps(out_t + c * AMX_NR + lane0, _mm512_mul_ps(_mm512_load_ps(out_t + c * AMX_NR + lane0), rescale));
+        }
+        _mm512_storeu_ps(row_max + lane0, new_max);
+    }
+    const int used = (n_keys + 1) / 2;
+    if (padded_slots > used) memset(p_pairs + used * AMX_NR, 0, (size_t)(padded_slots - used) * AMX_NR * sizeof(float));
 }
 
 void mkv_amx_values(const uint16_t *v_t, int64_t vt_stride, int n_keys, int head_dim, const float *p_pairs,

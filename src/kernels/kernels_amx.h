@@ -32,6 +32,13 @@ void mkv_amx_end(void);
  * pad: 32 * head_dim bf16 of scratch, stage: 32 * 32 floats. Unscaled. */
 void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int head_dim, const float *q_pairs,
                     int64_t q_panel_floats, int n_panels, float *scores, int key_tile, uint16_t *pad, float *stage);
+/* The online-softmax step of the tile for one query panel (the f32 path's
+ * softmax_tile with the scores scaled here, in place, by one f32 multiply
+ * each): row_max/row_sum updated, out_t rescaled, and the probabilities
+ * written as bf16 pair slots p_pairs[s][i] (s < padded_slots, zero beyond
+ * the keys) instead of f32. scores are 64-byte aligned. */
+void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
+                           int head_dim, bool first, float *p_pairs, int padded_slots);
 /* out_t[p][c][i] (+)= sum_j v_t[c][j] P_p[j][i] over j < n_keys rounded up
  * to 32: v_t the transposed bf16 values of the tile (row c at v_t + c *
  * vt_stride, zero beyond the keys), P_p the pair panel [n / 2][32] at
