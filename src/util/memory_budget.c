@@ -90,7 +90,10 @@ mkv_memory_estimate mkv_gen_memory_estimate(const mkv_model *m, const mkv_gen_pa
     /* matmul packing panels and attention tiles: about 1 MiB per thread and call (kernels) */
     other += (double)omp_get_max_threads() * (1 << 20);
     /* K and V of one position, all KV heads of a layer (bf16 compute: 2-byte elements) */
-    double row_bytes = 2 * kv_dim * (mkv_compute_for_request(m, p) == MKV_COMPUTE_BF16 ? 2 : f);
+    const bool bf16 = mkv_compute_for_request(m, p) == MKV_COMPUTE_BF16;
+    double row_bytes = 2 * kv_dim * (bf16 ? 2 : f);
+    /* bf16 on AMX: one layer's values transposed for P.V while the layer runs (kernels.h) */
+    if (bf16 && mkv_cpu_has_amx()) other += sequences * N * kv_dim * 2;
     double kv = sequences * L * N * row_bytes;
     if (p->cache.mode == MKV_CACHE_EVICT) {
         /* voting scores of every layer and head over the prompt */

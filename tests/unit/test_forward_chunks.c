@@ -9,6 +9,7 @@
 #include "model/forward.h"
 #include "synthetic_model.h"
 #include "test.h"
+#include "util/fp16.h"
 
 typedef struct {
     int n_heads, n_keys;
@@ -29,12 +30,15 @@ typedef struct {
 } pass_result;
 
 /* One full pass over n positions with chunk size `chunk`; mask tokens vote. */
-static int run(const mkv_model *m, const int32_t *tokens, int n, int chunk, pass_result *r) {
+static int run_as(const mkv_model *m, mkv_compute compute, const int32_t *tokens, int n, int chunk, pass_result *r) {
     const mkv_hparams *hp = &m->hp;
     mkv_workspace ws;
     mkv_kv_store store;
     if (mkv_workspace_init_chunked(&ws, hp, n, chunk) != MKV_OK) return 0;
-    if (mkv_kv_store_init(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false) != MKV_OK) return 0;
+    ws.compute = compute;
+    if (mkv_kv_store_init_dtype(&store, hp->n_layers, hp->n_kv_heads, hp->head_dim, 0, n, false,
+                                mkv_compute_kv_dtype(compute)) != MKV_OK)
+        return 0;
     int32_t *rows = malloc((size_t)n * sizeof *rows);
     uint8_t *voters = malloc((size_t)n);
     for (int i = 0; i < n; i++) {
@@ -49,12 +53,18 @@ static int run(const mkv_model *m, const int32_t *tokens, int n, int chunk, pass
     r->votes = cap.votes;
     size_t kv_floats = (size_t)n * hp->head_dim;
     r->k_last = malloc(kv_floats * sizeof(float));
-    memcpy(r->k_last, store.layers[hp->n_layers - 1].heads[0].k, kv_floats * sizeof(float));
+    const void *k_last = store.layers[hp->n_layers - 1].heads[0].k;
+    for (size_t e = 0; e < kv_floats; e++)
+        r->k_last[e] = store.dtype == MKV_TYPE_BF16 ? mkv_bf16_to_f32(((const uint16_t *)k_last)[e]) : ((const float *)k_last)[e];
     free(rows);
     free(voters);
     mkv_kv_store_free(&store);
     mkv_workspace_free(&ws);
     return st == MKV_OK;
+}
+
+static int run(const mkv_model *m, const int32_t *tokens, int n, int chunk, pass_result *r) {
+    return run_as(m, MKV_COMPUTE_F32, tokens, n, chunk, r);
 }
 
 static double max_rel_diff(const float *a, const float *b, size_t n) {
@@ -107,6 +117,33 @@ static void check_chunk_invariance(mkv_arch arch) {
 
 TEST(forward_chunk_size_does_not_change_llada_results) { check_chunk_invariance(MKV_ARCH_LLADA); }
 TEST(forward_chunk_size_does_not_change_dream_results) { check_chunk_invariance(MKV_ARCH_DREAM); }
+
+/* bf16 compute (AMX where the CPU has it: head_dim 32, so the chunks of a
+ * layer share one prepared V^T; vdpbf16ps or the reference elsewhere): the
+ * chunks give the same bits as one pass over every row. */
+TEST(forward_chunk_size_does_not_change_bf16_results) {
+    const int n = 600;
+    mkv_model *m = synthetic_model(MKV_ARCH_LLADA, 2, 128, 4, 4, 96, 64, 23);
+    REQUIRE(m);
+    int32_t tokens[600];
+    for (int i = 0; i < n; i++) tokens[i] = i >= 560 && i % 3 ? m->hp.mask_id : 1 + (i * 13) % 50;
+    pass_result whole = {0}, chunked = {0};
+    REQUIRE(run_as(m, MKV_COMPUTE_BF16, tokens, n, n, &whole));
+    REQUIRE(run_as(m, MKV_COMPUTE_BF16, tokens, n, 256, &chunked));
+    const mkv_hparams *hp = &m->hp;
+    CHECK(memcmp(whole.logits, chunked.logits, (size_t)n * hp->n_vocab * sizeof(float)) == 0);
+    CHECK(memcmp(whole.votes, chunked.votes, (size_t)hp->n_layers * hp->n_heads * n * sizeof(float)) == 0);
+    CHECK(memcmp(whole.k_last, chunked.k_last, (size_t)n * hp->head_dim * sizeof(float)) == 0);
+    /* and bf16 is bf16, not f32 under another name */
+    pass_result f32 = {0};
+    REQUIRE(run(m, tokens, n, 256, &f32));
+    double d = max_rel_diff(chunked.logits, f32.logits, (size_t)n * hp->n_vocab);
+    CHECK_MSG(d > 1e-6 && d < 5e-2, "bf16 vs f32 logits differ by %g", d);
+    free_result(&whole);
+    free_result(&chunked);
+    free_result(&f32);
+    synthetic_model_free(m);
+}
 
 TEST(forward_workspace_is_linear_in_rows_with_one_residual_stream) {
     /* LLaDA-8B shapes at a 32k prompt: the workspace is the residual stream

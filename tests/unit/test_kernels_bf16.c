@@ -313,6 +313,26 @@ static void run_bf16_attention(const bf16_attention_case *tc, unsigned seed) {
     args.vote_sums = votes[2];
     mkv_attention(&args);
     omp_set_num_threads(saved_threads);
+    /* values prepared once (AMX: V^T) give the same bits as a call that prepares its own */
+    mkv_attention_values *prepared = mkv_attention_prepare_values(&args);
+    if (prepared) {
+        float *out_prepared = calloc((size_t)(tc->n_q * out_stride), sizeof(float));
+        float *votes_prepared[8];
+        for (int h = 0; h < tc->n_heads; h++) votes_prepared[h] = calloc((size_t)max_keys, sizeof(float));
+        args.out = out_prepared;
+        args.vote_sums = votes_prepared;
+        args.values = prepared;
+        mkv_attention(&args);
+        args.values = NULL;
+        CHECK(memcmp(out_prepared, out[2], (size_t)(tc->n_q * out_stride) * sizeof(float)) == 0);
+        for (int h = 0; tc->vote_every && h < tc->n_heads; h++)
+            CHECK(memcmp(votes_prepared[h], votes[2][h], (size_t)max_keys * sizeof(float)) == 0);
+        for (int h = 0; h < tc->n_heads; h++) free(votes_prepared[h]);
+        free(out_prepared);
+        mkv_attention_values_free(prepared);
+    } else {
+        CHECK(!mkv_cpu_has_amx() || tc->head_dim % 32 != 0); /* AMX with a 32-multiple head_dim prepares V^T */
+    }
     args.bf16 = false;
     args.kv = view32;
     args.out = out[3];
