@@ -24,6 +24,11 @@
  * vote_sums[h][j]. One thread owns each (h, j), so the sums are the same for
  * any thread count. Costs n_vote / n_q of the QK^T work again.
  *
+ * Votes only (args->votes_only): pass 1 runs the same score tiles and online
+ * softmax statistics (m_i, l_i come out bitwise the same) but skips P.V, the
+ * output rescale and the output itself, and tiles without a voter; pass 2 is
+ * unchanged, so the vote sums are those of the full call, bit for bit.
+ *
  * bf16 compute (args->bf16, dot = the avx512bf16 table): keys and values are
  * stored bf16. The queries are rounded to bf16 (not scaled) and packed as
  * pair slots, the key rows are paired as they are, S^T comes from the
@@ -178,7 +183,7 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
     const int n_panels = (int)((tile_queries + nr - 1) / nr);
 
     if (kv->n_keys <= 0) {
-        for (int64_t i = 0; i < tile_queries; i++)
+        for (int64_t i = 0; i < tile_queries && !args->votes_only; i++)
             memset(args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim, 0, (size_t)head_dim * sizeof(float));
         return;
     }
@@ -192,22 +197,28 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
         pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
     }
 
+    /* votes only: the same row max and sum, with no output to rescale (the
+     * softmax tile rescales head_dim = 0 channels) and no P.V */
+    const bool outputs = !args->votes_only;
     for (int64_t j0 = 0; j0 < kv->n_keys; j0 += key_tile) {
         const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
         const bool first = j0 == 0;
         score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         for (int p = 0; p < n_panels; p++)
             ops->softmax_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max + p * nr,
-                              scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr, head_dim, first);
-        accumulate_values(kern, kv, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
+                              scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr,
+                              outputs ? head_dim : 0, first);
+        if (outputs) accumulate_values(kern, kv, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
     }
 
     for (int64_t i = 0; i < tile_queries; i++) {
         const int p = (int)(i / nr), lane = (int)(i % nr);
         const float *o_t = scratch->out_t + (size_t)p * head_dim * nr + lane;
         const float row_sum = scratch->row_sum[p * nr + lane];
-        float *out = args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim;
-        for (int c = 0; c < head_dim; c++) out[c] = o_t[(size_t)c * nr] / row_sum;
+        if (outputs) {
+            float *out = args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim;
+            for (int c = 0; c < head_dim; c++) out[c] = o_t[(size_t)c * nr] / row_sum;
+        }
         if (query_stats) {
             query_stats[2 * (q0 + i)] = scratch->row_max[p * nr + lane];
             query_stats[2 * (q0 + i) + 1] = row_sum;
@@ -252,6 +263,12 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
     for (int j = 0; j < n_keys; j++) votes[j] += scratch->key_votes[j];
 }
 
+static bool tile_has_voter(const mkv_attention_args *args, int64_t q0, int64_t tile_queries) {
+    for (int64_t i = q0; i < q0 + tile_queries && i < args->n_q; i++)
+        if (args->vote_query[i]) return true;
+    return false;
+}
+
 /* Returns false (nothing written) when scratch memory cannot be allocated. */
 bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, const mkv_attention_args *args) {
     if (args->n_q <= 0 || args->n_heads <= 0) return true;
@@ -262,6 +279,7 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
     const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
+    if (args->votes_only && !voting) return true; /* nothing asked for */
 
     int64_t n_voters = 0;
     if (voting)
@@ -289,8 +307,10 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
 #pragma omp for schedule(dynamic, 1)
         for (int64_t item = 0; item < (int64_t)args->n_heads * q_tiles; item++) {
             const int h = (int)(item / q_tiles);
-            attend_query_tile(&kern, args, h, (item % q_tiles) * tile_queries, &scratch, key_tile,
-                              n_voters ? stats + (size_t)h * args->n_q * 2 : NULL);
+            const int64_t q0 = (item % q_tiles) * tile_queries;
+            /* votes only: a tile without a voter has nothing to give */
+            if (args->votes_only && !tile_has_voter(args, q0, tile_queries)) continue;
+            attend_query_tile(&kern, args, h, q0, &scratch, key_tile, n_voters ? stats + (size_t)h * args->n_q * 2 : NULL);
         }
         if (n_voters) {
 #pragma omp for schedule(dynamic, 1)

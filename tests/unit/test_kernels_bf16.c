@@ -218,6 +218,21 @@ static void run_bf16_attention(const bf16_attention_case *tc, unsigned seed) {
     args.out = out[2];
     args.vote_sums = votes[2];
     mkv_attention(&args);
+    /* votes only (no output): the vote sums of the full bf16 call, bit for bit */
+    float *votes_only[8];
+    for (int h = 0; h < tc->n_heads; h++) votes_only[h] = calloc((size_t)max_keys, sizeof(float));
+    if (tc->vote_every) {
+        omp_set_num_threads(2);
+        args.out = NULL;
+        args.votes_only = true;
+        args.vote_sums = votes_only;
+        mkv_attention(&args);
+        args.votes_only = false;
+        for (int h = 0; h < tc->n_heads; h++)
+            CHECK_MSG(memcmp(votes_only[h], votes[1][h], (size_t)max_keys * sizeof(float)) == 0,
+                      "bf16 head %d: votes-only sums differ from the full pass", h);
+    }
+    for (int h = 0; h < tc->n_heads; h++) free(votes_only[h]);
     omp_set_num_threads(saved_threads);
     args.bf16 = false;
     args.kv = view32;
