@@ -2,6 +2,7 @@
  * file, the promotion of an evicted row, and that with the re-vote off (or
  * nothing evicted) the engine gives exactly the plain MaskKV logits. */
 #include <dirent.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -236,6 +237,39 @@ TEST(revote_off_or_nothing_evicted_is_bit_identical) {
         CHECK(memcmp(a, r, (size_t)2 * n * m->hp.n_vocab * sizeof(float)) == 0); /* block 1 untouched */
         CHECK(memcmp(a, r, bytes) != 0);
         free(a), free(b), free(c), free(d), free(r);
+        synthetic_model_free(m);
+    }
+}
+
+/* The re-vote splits the KV heads over the threads (2 threads) or runs them
+ * one after another (1 thread): the same logits either way, MHA and GQA. */
+TEST(revote_same_for_any_thread_count) {
+    for (int arch = 0; arch < 2; arch++) {
+        mkv_model *m = arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, 13)
+                                 : synthetic_model(MKV_ARCH_DREAM, 3, 32, 4, 2, 64, 60, 13);
+        REQUIRE(m);
+        int n_prompt = 24, n_total = 32, n = 8;
+        int32_t tokens[32];
+        unsigned s = 9;
+        for (int i = 0; i < n_total; i++) {
+            s = s * 1664525u + 1013904223u;
+            tokens[i] = i < n_prompt ? 3 + (int32_t)((s >> 8) % 50u) : m->hp.mask_id;
+        }
+        mkv_cache_config rv = maskkv_config(4);
+        rv.revote = (mkv_revote_config){MKV_COLD_FILE, 1};
+        const int saved = omp_get_max_threads();
+        int promoted[2];
+        float *logits[2];
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            logits[t] = engine_logits(m, &rv, tokens, n_prompt, n_total, &promoted[t]);
+        }
+        omp_set_num_threads(saved);
+        REQUIRE(logits[0] && logits[1]);
+        CHECK(promoted[0] > 0);
+        CHECK_EQ_INT(promoted[0], promoted[1]);
+        CHECK(memcmp(logits[0], logits[1], (size_t)8 * n * m->hp.n_vocab * sizeof(float)) == 0);
+        free(logits[0]), free(logits[1]);
         synthetic_model_free(m);
     }
 }
