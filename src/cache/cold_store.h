@@ -66,8 +66,8 @@ size_t mkv_cold_reserved_bytes(const mkv_cold_store *store);
 mkv_cold_mode mkv_cold_store_mode(const mkv_cold_store *store);
 
 /* int8 with a per-row scale (exposed for the tests). */
-float mkv_cold_quantize_row(const float *x, int n, int8_t *q);
-void mkv_cold_dequantize_row(const int8_t *q, float scale, int n, float *x);
+float mkv_cold_quantize_row(const float *restrict x, int n, int8_t *restrict q);
+void mkv_cold_dequantize_row(const int8_t *restrict q, float scale, int n, float *restrict x);
 
 /* "off" "file" "ram"; from_name returns false when unknown. */
 const char *mkv_cold_mode_name(mkv_cold_mode mode);
