@@ -27,7 +27,11 @@
  * Votes only (args->votes_only): pass 1 runs the same score tiles and online
  * softmax statistics (m_i, l_i come out bitwise the same) but skips P.V, the
  * output rescale and the output itself, and tiles without a voter; pass 2 is
- * unchanged, so the vote sums are those of the full call, bit for bit.
+ * unchanged, so the vote sums are those of the full call, bit for bit. When
+ * every query votes (the re-vote's mask queries) and the tiles fit in 64 MiB
+ * (n_heads * n_q * n_keys floats, rounded up to whole tiles), pass 1 also
+ * keeps its score tiles and pass 2 reads them instead of recomputing: the
+ * same floats, half the QK^T work.
  *
  * bf16 compute (args->bf16, dot = the avx512bf16 table): keys and values are
  * stored bf16. The queries are rounded to bf16 (not scaled) and packed as
@@ -72,6 +76,26 @@ typedef struct {
     const mkv_isa_ops *ops, *dot;
     bool bf16;
 } attention_kernels;
+
+/* Votes only, every query a voter: pass 1 keeps its score tiles (before the
+ * softmax turns them into probabilities) and pass 2 reads them back instead
+ * of recomputing them; they are the very floats pass 2 would compute. Per
+ * head, query tile t (its n_panels panels) and key chunk c, one tile of
+ * [n_panels][key_tile][nr] floats. base == NULL: recompute (the default). */
+typedef struct {
+    float *base;
+    int64_t panels, key_chunks; /* per head: ceil(n_q / nr) panels, ceil(max keys / key_tile) chunks */
+} kept_scores;
+
+#define ATTN_KEPT_SCORES_MAX_BYTES ((size_t)64 << 20)
+
+static float *kept_tile(const kept_scores *ks, int h, int64_t q0, int64_t j0, int nr, int key_tile) {
+    const int64_t first_panel = q0 / nr, tile_panels = ks->panels - first_panel < ATTN_Q_PANELS ? ks->panels - first_panel
+                                                                                                 : ATTN_Q_PANELS;
+    const int64_t head = (int64_t)h * ks->panels * ks->key_chunks;
+    const int64_t tile = first_panel * ks->key_chunks + (j0 / key_tile) * tile_panels;
+    return ks->base + (size_t)(head + tile) * key_tile * nr;
+}
 
 static scratch_layout layout_for(const mkv_isa_ops *ops, int head_dim, int key_tile) {
     scratch_layout s;
@@ -175,7 +199,7 @@ static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_v
 }
 
 static void attend_query_tile(const attention_kernels *kern, const mkv_attention_args *args, int h, int64_t q0,
-                              const attention_scratch *scratch, int key_tile, float *query_stats) {
+                              const attention_scratch *scratch, int key_tile, float *query_stats, const kept_scores *ks) {
     const mkv_isa_ops *ops = kern->ops;
     const int nr = ops->nr, head_dim = args->head_dim;
     const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
@@ -204,6 +228,8 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
         const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
         const bool first = j0 == 0;
         score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
+        if (ks->base)
+            memcpy(kept_tile(ks, h, q0, j0, nr, key_tile), scratch->scores, (size_t)n_panels * key_tile * nr * sizeof(float));
         for (int p = 0; p < n_panels; p++)
             ops->softmax_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max + p * nr,
                               scratch->row_sum + p * nr, scratch->out_t + (size_t)p * head_dim * nr,
@@ -230,7 +256,7 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
  * queries in ascending order, head_stats their (m, l) from pass 1. */
 static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_args *args, int h, int64_t j0, int n_keys,
                            const int64_t *voters, int64_t n_voters, const float *head_stats,
-                           const attention_scratch *scratch, int key_tile) {
+                           const attention_scratch *scratch, int key_tile, const kept_scores *ks) {
     const mkv_isa_ops *ops = kern->ops;
     const int nr = ops->nr, head_dim = args->head_dim;
     const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
@@ -239,15 +265,20 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
     for (int64_t v0 = 0; v0 < n_voters; v0 += (int64_t)ATTN_Q_PANELS * nr) {
         const int64_t group_voters = n_voters - v0 < ATTN_Q_PANELS * nr ? n_voters - v0 : ATTN_Q_PANELS * nr;
         const int n_panels = (int)((group_voters + nr - 1) / nr);
-        for (int p = 0; p < n_panels; p++) {
-            const float *query_rows[64];
-            for (int i = 0; i < nr; i++) {
-                int64_t v = v0 + (int64_t)p * nr + i;
-                query_rows[i] = args->q + voters[v < n_voters ? v : n_voters - 1] * args->q_stride + (int64_t)h * head_dim;
+        const float *scores = scratch->scores;
+        if (ks->base) { /* every query votes: voter v is query v, pass 1's tile */
+            scores = kept_tile(ks, h, v0, j0, nr, key_tile);
+        } else {
+            for (int p = 0; p < n_panels; p++) {
+                const float *query_rows[64];
+                for (int i = 0; i < nr; i++) {
+                    int64_t v = v0 + (int64_t)p * nr + i;
+                    query_rows[i] = args->q + voters[v < n_voters ? v : n_voters - 1] * args->q_stride + (int64_t)h * head_dim;
+                }
+                pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
             }
-            pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
+            score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         }
-        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         for (int p = 0; p < n_panels; p++) {
             for (int i = 0; i < nr; i++) {
                 int64_t v = v0 + (int64_t)p * nr + i;
@@ -255,8 +286,7 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
                 scratch->row_max[i] = head_stats[2 * voters[v < n_voters ? v : n_voters - 1]];
                 inv_row_sum[i] = v < n_voters ? 1.0f / head_stats[2 * voters[v] + 1] : 0.0f;
             }
-            ops->vote_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum,
-                           scratch->key_votes);
+            ops->vote_tile(n_keys, scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum, scratch->key_votes);
         }
     }
     float *votes = args->vote_sums[h] + j0;
@@ -300,6 +330,10 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
     int64_t max_keys = 0;
     for (int g = 0; g < args->n_kv_heads; g++) max_keys = args->kv[g].n_keys > max_keys ? args->kv[g].n_keys : max_keys;
     const int64_t key_chunks = (max_keys + key_tile - 1) / key_tile;
+    kept_scores ks = {NULL, (args->n_q + ops->nr - 1) / ops->nr, key_chunks};
+    const size_t kept_floats = (size_t)args->n_heads * ks.panels * key_chunks * key_tile * ops->nr;
+    if (args->votes_only && n_voters == args->n_q && kept_floats * sizeof(float) <= ATTN_KEPT_SCORES_MAX_BYTES)
+        ks.base = mkv_malloc(kept_floats * sizeof(float), "attention kept scores"); /* NULL: recompute */
 
 #pragma omp parallel num_threads(n_threads)
     {
@@ -310,7 +344,8 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
             const int64_t q0 = (item % q_tiles) * tile_queries;
             /* votes only: a tile without a voter has nothing to give */
             if (args->votes_only && !tile_has_voter(args, q0, tile_queries)) continue;
-            attend_query_tile(&kern, args, h, q0, &scratch, key_tile, n_voters ? stats + (size_t)h * args->n_q * 2 : NULL);
+            attend_query_tile(&kern, args, h, q0, &scratch, key_tile, n_voters ? stats + (size_t)h * args->n_q * 2 : NULL,
+                              &ks);
         }
         if (n_voters) {
 #pragma omp for schedule(dynamic, 1)
@@ -321,10 +356,11 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, con
                 if (j0 >= kv->n_keys) continue;
                 const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
                 vote_key_chunk(&kern, args, h, j0, n_keys, voters, n_voters, stats + (size_t)h * args->n_q * 2, &scratch,
-                               key_tile);
+                               key_tile, &ks);
             }
         }
     }
+    mkv_free(ks.base);
     mkv_free(scratch_all);
     return true;
 }

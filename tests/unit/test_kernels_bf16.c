@@ -276,6 +276,7 @@ TEST(kern_bf16_attention_matches_reference_and_f32) {
         {4, 4, 128, 260, {1, 7, 301, 129}, 2}, /* a one-key head, odd key counts, > 8 query panels */
         {8, 1, 20, 5, {61}, 1},                /* d not a multiple of 16 */
         {2, 2, 40, 1, {0, 40}, 1},             /* a head with no keys; one query */
+        {4, 2, 64, 300, {500, 333}, 1},        /* every query votes: votes-only reuses pass 1's score tiles */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_bf16_attention(&cases[i], 500u + (unsigned)i);
 }

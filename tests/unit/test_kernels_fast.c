@@ -317,6 +317,7 @@ TEST(kern_fast_attention_matches_reference) {
         {8, 1, 20, 5, {61}, 1},                 /* all heads on one KV head, d not a multiple of 8 */
         {2, 2, 8, 1, {0, 40}, 1},               /* a head with no keys; one query */
         {4, 2, 128, 200, {500, 333}, 0},        /* no voting */
+        {4, 2, 64, 300, {500, 333}, 1},         /* every query votes: votes-only reuses pass 1's score tiles */
     };
     for (int isa = 0; isa < N_ISAS; isa++) {
         if (!mkv_kernels_force_isa(all_isas[isa])) continue;
