@@ -37,23 +37,38 @@ bool mkv_cold_mode_from_name(const char *name, mkv_cold_mode *out) {
     return false;
 }
 
-float mkv_cold_quantize_row(const float *x, int n, int8_t *q) {
+/* roundf (half away from zero) of a finite |r| < 2^24, without the call:
+ * r - trunc(r) is exact. NaN gives 0. */
+static inline int round_half_away(float r) {
+    if (!(fabsf(r) < 16777216.0f)) return r > 0 ? 16777216 : (r < 0 ? -16777216 : 0);
+    int i = (int)r;
+    float frac = r - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
+float mkv_cold_quantize_row(const float *restrict x, int n, int8_t *restrict q) {
     float max = 0;
-    for (int i = 0; i < n; i++) max = fmaxf(max, fabsf(x[i]));
+    for (int i = 0; i < n; i++) { /* fmaxf without the call: a NaN never wins */
+        float a = fabsf(x[i]);
+        max = a > max ? a : max;
+    }
     if (!(max > 0) || !isfinite(max)) {
         memset(q, 0, (size_t)n);
         return 0;
     }
     float scale = max / 127.0f, inv = 127.0f / max;
     for (int i = 0; i < n; i++) {
-        float r = roundf(x[i] * inv);
+        int r = round_half_away(x[i] * inv);
         q[i] = (int8_t)(r > 127 ? 127 : (r < -127 ? -127 : r));
     }
     return scale;
 }
 
-void mkv_cold_dequantize_row(const int8_t *q, float scale, int n, float *x) {
-    for (int i = 0; i < n; i++) x[i] = scale * (float)q[i];
+void mkv_cold_dequantize_row(const int8_t *restrict q, float scale, int n, float *restrict x) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) /* fixed-length inner loop: -O2 vectorizes it */
+        for (int e = 0; e < 16; e++) x[i + e] = scale * (float)q[i + e];
+    for (; i < n; i++) x[i] = scale * (float)q[i];
 }
 
 typedef struct {
@@ -147,6 +162,17 @@ static void put_row(const mkv_cold_store *s, region_view r, int slot, int32_t po
     r.position[slot] = position;
 }
 
+/* How many of the increasing keep[] are below p. */
+static int kept_below(const int32_t *keep, int n_keep, int p) {
+    int lo = 0, hi = n_keep;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (keep[mid] < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 mkv_status mkv_cold_capture(mkv_cold_store *s, int layer, int head, const float *k_full, const float *v_full, int n_rows,
                             const int32_t *keep, int n_keep) {
     if (layer < 0 || layer >= s->n_layers || head < 0 || head >= s->n_kv_heads)
@@ -155,14 +181,23 @@ mkv_status mkv_cold_capture(mkv_cold_store *s, int layer, int head, const float 
         return mkv_fail(MKV_ERR_INPUT, "cold store: %d evicted rows exceed its %d slots", n_rows - n_keep, s->capacity);
     region_view r = region(s, layer, head);
     size_t hd = (size_t)s->head_dim;
-    int n = 0;
-    for (int p = 0, j = 0; p < n_rows; p++) {
-        if (j < n_keep && keep[j] == p) {
-            j++;
-            continue;
+    /* the evicted rows in position order; each one's slot is known from the
+     * kept rows before it, so the rows are quantized in parallel chunks */
+    enum { CHUNK = 256 };
+    int n_chunks = (n_rows + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (n_rows >= 4 * CHUNK)
+    for (int c = 0; c < n_chunks; c++) {
+        int p0 = c * CHUNK, p1 = p0 + CHUNK < n_rows ? p0 + CHUNK : n_rows;
+        int j = kept_below(keep, n_keep, p0), slot = p0 - j;
+        for (int p = p0; p < p1; p++) {
+            if (j < n_keep && keep[j] == p) {
+                j++;
+                continue;
+            }
+            put_row(s, r, slot++, p, k_full + (size_t)p * hd, v_full + (size_t)p * hd);
         }
-        put_row(s, r, n++, p, k_full + (size_t)p * hd, v_full + (size_t)p * hd);
     }
+    int n = n_rows - kept_below(keep, n_keep, n_rows);
     s->n_rows[layer * s->n_kv_heads + head] = n;
     mkv_cold_release_head(s, layer, head);
     return MKV_OK;
@@ -179,6 +214,13 @@ void mkv_cold_get(const mkv_cold_store *s, int layer, int head, int slot, float 
     size_t hd = (size_t)s->head_dim;
     mkv_cold_dequantize_row(r.k + (size_t)slot * hd, r.k_scale[slot], s->head_dim, k);
     if (v) mkv_cold_dequantize_row(r.v + (size_t)slot * hd, r.v_scale[slot], s->head_dim, v);
+}
+
+void mkv_cold_get_keys(const mkv_cold_store *s, int layer, int head, int first, int n, float *k) {
+    region_view r = region(s, layer, head);
+    size_t hd = (size_t)s->head_dim;
+    for (int i = 0; i < n; i++)
+        mkv_cold_dequantize_row(r.k + (size_t)(first + i) * hd, r.k_scale[first + i], s->head_dim, k + (size_t)i * hd);
 }
 
 void mkv_cold_set(mkv_cold_store *s, int layer, int head, int slot, int32_t position, const float *k, const float *v) {

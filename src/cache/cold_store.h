@@ -48,6 +48,9 @@ int mkv_cold_rows(const mkv_cold_store *store, int layer, int head);
 int32_t mkv_cold_position(const mkv_cold_store *store, int layer, int head, int slot);
 /* Dequantized K (and V when v != NULL) of one slot, head_dim floats each. */
 void mkv_cold_get(const mkv_cold_store *store, int layer, int head, int slot, float *k, float *v);
+/* Dequantized K of slots first .. first + n - 1 into k [n][head_dim] (the
+ * values mkv_cold_get gives, bit for bit). */
+void mkv_cold_get_keys(const mkv_cold_store *store, int layer, int head, int first, int n, float *k);
 /* Quantizes a row into a slot that already holds a row (a swap). */
 void mkv_cold_set(mkv_cold_store *store, int layer, int head, int slot, int32_t position, const float *k, const float *v);
 /* File mode: drops the head's pages from the process's memory (the data stays
@@ -63,8 +66,8 @@ size_t mkv_cold_reserved_bytes(const mkv_cold_store *store);
 mkv_cold_mode mkv_cold_store_mode(const mkv_cold_store *store);
 
 /* int8 with a per-row scale (exposed for the tests). */
-float mkv_cold_quantize_row(const float *x, int n, int8_t *q);
-void mkv_cold_dequantize_row(const int8_t *q, float scale, int n, float *x);
+float mkv_cold_quantize_row(const float *restrict x, int n, int8_t *restrict q);
+void mkv_cold_dequantize_row(const int8_t *restrict q, float scale, int n, float *restrict x);
 
 /* "off" "file" "ram"; from_name returns false when unknown. */
 const char *mkv_cold_mode_name(mkv_cold_mode mode);

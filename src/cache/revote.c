@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,7 +115,6 @@ bool mkv_revote_parse(const char *text, int *every) {
 
 typedef struct {
     float *keys;          /* [n_keys][hd]: hot | cold (dequantized) | response */
-    float *out;           /* [n_q][q_dim] attention output (not used) */
     float *votes;         /* [group][n_keys] */
     float *scores;        /* [n_hot + n_cold] */
     mkv_rank_entry *rank; /* [n_hot + n_cold] */
@@ -130,7 +130,9 @@ static int compare_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Mask-Voting scores of the hot and cold prompt rows of one KV head. */
+/* Mask-Voting scores of the hot and cold prompt rows of one KV head: the
+ * attention's votes-only mode (the softmax statistics and the vote sums, no
+ * output), bitwise the votes of a full attention call. */
 static void score_head(mkv_revote *r, const mkv_kv_store *store, int layer, int g, const float *q, int n_q,
                        head_scratch *s, int n_hot, int n_cold) {
     const mkv_hparams *hp = &r->model->hp;
@@ -138,16 +140,16 @@ static void score_head(mkv_revote *r, const mkv_kv_store *store, int layer, int 
     int hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, q_dim = hp->n_heads * hd;
     int64_t n_keys = (int64_t)n_hot + n_cold + store->n_dyn;
     memcpy(s->keys, head->k, (size_t)n_hot * hd * sizeof(float));
-    for (int c = 0; c < n_cold; c++) mkv_cold_get(r->cold, layer, g, c, s->keys + (size_t)(n_hot + c) * hd, NULL);
+    mkv_cold_get_keys(r->cold, layer, g, 0, n_cold, s->keys + (size_t)n_hot * hd);
     memcpy(s->keys + (size_t)(n_hot + n_cold) * hd, (const float *)head->k + (size_t)n_hot * hd, (size_t)store->n_dyn * hd * sizeof(float));
     memset(s->votes, 0, (size_t)group * n_keys * sizeof(float));
     float *vote_rows[group];
     for (int h = 0; h < group; h++) vote_rows[h] = s->votes + (size_t)h * n_keys;
     mkv_kv_head_view view = {s->keys, s->keys, n_keys, hd};
     mkv_attention_args args = {
-        .q = q + (size_t)g * group * hd, .n_q = n_q, .q_stride = q_dim, .out = s->out + (size_t)g * group * hd,
-        .out_stride = q_dim, .n_heads = group, .n_kv_heads = 1, .head_dim = hd, .kv = &view,
-        .scale = 1.0f / sqrtf((float)hd), .vote_query = s->voters, .vote_sums = vote_rows,
+        .q = q + (size_t)g * group * hd, .n_q = n_q, .q_stride = q_dim, .out = NULL, .out_stride = q_dim,
+        .n_heads = group, .n_kv_heads = 1, .head_dim = hd, .kv = &view, .scale = 1.0f / sqrtf((float)hd),
+        .vote_query = s->voters, .vote_sums = vote_rows, .votes_only = true,
     };
     mkv_attention(&args);
     mkv_votes_per_kv_head(vote_rows, group, 1, n_hot + n_cold, s->scores);
@@ -198,7 +200,6 @@ static int swap_head(mkv_revote *r, mkv_kv_store *store, int layer, int g, head_
 
 static void scratch_free(head_scratch *s) {
     mkv_free(s->keys);
-    mkv_free(s->out);
     mkv_free(s->votes);
     mkv_free(s->scores);
     mkv_free(s->rank);
@@ -211,23 +212,25 @@ static void scratch_free(head_scratch *s) {
 }
 
 /* Sized for any head of the layer (one head at a time). */
-static mkv_status scratch_alloc(const mkv_revote *r, const mkv_kv_store *store, int n_q, head_scratch *s) {
+static mkv_status scratch_alloc(const mkv_revote *r, const mkv_kv_store *store, int layer, int n_q, head_scratch *s) {
     const mkv_hparams *hp = &r->model->hp;
     memset(s, 0, sizeof *s);
     size_t n_ev = (size_t)store->dyn_start, keys = n_ev + (size_t)store->n_dyn, hd = (size_t)hp->head_dim;
     size_t group = (size_t)(hp->n_heads / hp->n_kv_heads), nq = (size_t)(n_q ? n_q : 1), ne = n_ev ? n_ev : 1;
+    size_t n_hot = 1; /* the new hot rows: at most the largest n_fixed */
+    for (int g = 0; g < store->n_kv_heads; g++)
+        if ((size_t)store->layers[layer].heads[g].n_fixed > n_hot) n_hot = (size_t)store->layers[layer].heads[g].n_fixed;
     s->keys = mkv_malloc(keys * hd * sizeof(float), "re-vote keys");
-    s->out = mkv_malloc(nq * hp->n_heads * hd * sizeof(float), "re-vote attention");
     s->votes = mkv_malloc(group * keys * sizeof(float), "re-vote votes");
     s->scores = mkv_malloc(ne * sizeof(float), "re-vote scores");
     s->rank = mkv_malloc(ne * sizeof(mkv_rank_entry), "re-vote ranking");
     s->keep = mkv_malloc(ne * sizeof(int32_t), "re-vote kept rows");
     s->voters = mkv_malloc(nq, "re-vote voters");
-    s->new_k = mkv_malloc(ne * hd * sizeof(float), "re-vote hot keys");
-    s->new_v = mkv_malloc(ne * hd * sizeof(float), "re-vote hot values");
-    s->new_pos = mkv_malloc(ne * sizeof(int32_t), "re-vote hot positions");
-    s->order = mkv_malloc(ne * sizeof(int64_t), "re-vote order");
-    if (!s->keys || !s->out || !s->votes || !s->scores || !s->rank || !s->keep || !s->voters || !s->new_k || !s->new_v ||
+    s->new_k = mkv_malloc(n_hot * hd * sizeof(float), "re-vote hot keys");
+    s->new_v = mkv_malloc(n_hot * hd * sizeof(float), "re-vote hot values");
+    s->new_pos = mkv_malloc(n_hot * sizeof(int32_t), "re-vote hot positions");
+    s->order = mkv_malloc(n_hot * sizeof(int64_t), "re-vote order");
+    if (!s->keys || !s->votes || !s->scores || !s->rank || !s->keep || !s->voters || !s->new_k || !s->new_v ||
         !s->new_pos || !s->order) {
         scratch_free(s);
         return mkv_last_status() ? mkv_last_status() : MKV_ERR_NOMEM;
@@ -236,26 +239,46 @@ static mkv_status scratch_alloc(const mkv_revote *r, const mkv_kv_store *store, 
     return MKV_OK;
 }
 
+/* The KV heads are independent: with at least as many heads as threads, each
+ * thread takes whole heads (its own scratch; the attention inside runs on
+ * that one thread), else the heads go one after another with the attention's
+ * threads. Either way each head's votes are computed by one code path in a
+ * fixed order, so the result does not depend on the thread count. File mode:
+ * a head's cold rows are released right after its swap, so at most one head
+ * per thread is resident. */
 mkv_status mkv_revote_layer(mkv_revote *r, mkv_kv_store *store, int layer, const float *q, int n_q, int64_t *promoted) {
     if (promoted) *promoted = 0;
     if (n_q <= 0) return MKV_OK;
     if (store->dyn_start != r->n_evictable || layer < 0 || layer >= store->n_layers)
         return mkv_fail(MKV_ERR_INPUT, "re-vote: the KV store does not match the cold store");
-    bool any = false;
-    for (int g = 0; g < store->n_kv_heads; g++) any |= mkv_cold_rows(r->cold, layer, g) > 0;
-    if (!any) return MKV_OK;
-    head_scratch s;
-    mkv_status st = scratch_alloc(r, store, n_q, &s);
+    int n_heads = store->n_kv_heads, n_work = 0;
+    for (int g = 0; g < n_heads; g++)
+        n_work += mkv_cold_rows(r->cold, layer, g) > 0 && store->layers[layer].heads[g].n_fixed > 0;
+    if (n_work == 0) return MKV_OK;
+    int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int n_threads = n_work >= max_threads ? max_threads : 1;
+    head_scratch scratch[n_threads];
+    int n_alloc = 0;
+    mkv_status st = MKV_OK;
+    for (; n_alloc < n_threads && st == MKV_OK; n_alloc++) st = scratch_alloc(r, store, layer, n_q, &scratch[n_alloc]);
+    if (st != MKV_OK) n_alloc--; /* the failed one freed itself */
+    int64_t head_promoted[n_heads];
+    if (st == MKV_OK) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads) if (n_threads > 1)
+        for (int g = 0; g < n_heads; g++) {
+            head_scratch *s = &scratch[omp_get_thread_num()];
+            int n_hot = store->layers[layer].heads[g].n_fixed, n_cold = mkv_cold_rows(r->cold, layer, g);
+            head_promoted[g] = 0;
+            if (n_cold == 0 || n_hot == 0) continue;
+            score_head(r, store, layer, g, q, n_q, s, n_hot, n_cold);
+            head_promoted[g] = swap_head(r, store, layer, g, s, n_hot, n_cold);
+            mkv_cold_release_head(r->cold, layer, g);
+        }
+    }
+    for (int t = 0; t < n_alloc; t++) scratch_free(&scratch[t]);
     if (st != MKV_OK) return st;
     int64_t total = 0;
-    for (int g = 0; g < store->n_kv_heads; g++) {
-        int n_hot = store->layers[layer].heads[g].n_fixed, n_cold = mkv_cold_rows(r->cold, layer, g);
-        if (n_cold == 0 || n_hot == 0) continue;
-        score_head(r, store, layer, g, q, n_q, &s, n_hot, n_cold);
-        total += swap_head(r, store, layer, g, &s, n_hot, n_cold);
-        mkv_cold_release_head(r->cold, layer, g);
-    }
-    scratch_free(&s);
+    for (int g = 0; g < n_heads; g++) total += head_promoted[g];
     r->promoted_per_layer[layer] += total;
     if (promoted) *promoted = total;
     return MKV_OK;

@@ -21,9 +21,11 @@
  * promoted rows already serve that step. With no cold row (B >= prompt) or no
  * mask left, nothing changes and the step is the one it would have been.
  *
- * Cost: per layer, the mask queries' attention over all prompt rows (tiled,
- * no n x n buffer; one head's keys dequantized at a time), i.e. the first
- * step's attention for the mask rows only, plus the response pass. */
+ * Cost: per layer, the mask queries' scores against all prompt rows (the
+ * attention's votes-only mode: softmax statistics and vote sums, no P.V,
+ * each score computed once; tiled, no n x n buffer), the KV heads split over
+ * the threads, one head's keys dequantized per thread at a time; plus the
+ * response pass. */
 #ifndef MKV_REVOTE_H
 #define MKV_REVOTE_H
 

@@ -63,6 +63,43 @@ static int compare_int32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static void swap_entries(mkv_rank_entry *a, mkv_rank_entry *b) {
+    mkv_rank_entry t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the first k entries of the ranking to a[0..k) (in no order), in
+ * expected O(n): quickselect with a median-of-three pivot. The ranking is a
+ * strict total order (positions differ within a head, heads differ across),
+ * so the set is exactly the first k of a full sort. Past 2 log2(n) + 8 rounds
+ * (an unlucky input) the rest is sorted instead. */
+static void select_first(mkv_rank_entry *a, long n, long k) {
+    long lo = 0, hi = n - 1, rounds = 8;
+    for (long m = n; m > 1; m >>= 1) rounds += 2;
+    while (hi > lo && k > lo && k <= hi) {
+        if (rounds-- == 0) {
+            qsort(a + lo, (size_t)(hi - lo + 1), sizeof *a, compare_rank);
+            return;
+        }
+        long mid = lo + (hi - lo) / 2;
+        if (ranks_before(&a[mid], &a[lo]) < 0) swap_entries(&a[mid], &a[lo]);
+        if (ranks_before(&a[hi], &a[lo]) < 0) swap_entries(&a[hi], &a[lo]);
+        if (ranks_before(&a[hi], &a[mid]) < 0) swap_entries(&a[hi], &a[mid]);
+        const mkv_rank_entry pivot = a[mid];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (ranks_before(&a[i], &pivot) < 0) i++;
+            while (ranks_before(&pivot, &a[j]) < 0) j--;
+            if (i <= j) swap_entries(&a[i++], &a[j--]);
+        }
+        /* a[lo..j] rank before a[i..hi]; any entry between is the pivot */
+        if (k <= j + 1) hi = j;
+        else if (k >= i) lo = i;
+        else return;
+    }
+}
+
 static void fill_entries(const float *scores, int n, int head, int protect_from, mkv_rank_entry *out) {
     for (int j = 0; j < n; j++) {
         float s = scores[j];
@@ -78,7 +115,7 @@ int mkv_select_top(const float *scores, int n, int protect_from, int k, mkv_rank
         return n;
     }
     fill_entries(scores, n, 0, protect_from, scratch);
-    qsort(scratch, (size_t)n, sizeof *scratch, compare_rank);
+    select_first(scratch, n, k);
     for (int i = 0; i < k; i++) keep[i] = scratch[i].position;
     qsort(keep, (size_t)k, sizeof *keep, compare_int32);
     return k;
@@ -93,6 +130,6 @@ void mkv_adakv_winners(const float *scores, int n_heads, int n, int protect_from
         fill_entries(scores + (size_t)h * n, n, h, protect_from, scratch + (size_t)h * n);
     }
     if (total <= 0) return;
-    qsort(scratch, (size_t)entries, sizeof *scratch, compare_rank);
+    select_first(scratch, entries, total);
     for (long i = 0; i < total; i++) winners[scratch[i].head]++;
 }

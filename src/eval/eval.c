@@ -185,6 +185,12 @@ static mkv_status init_result(const mkv_eval_params *params, mkv_eval_result **o
     return MKV_OK;
 }
 
+/* Were --cold/--revote given to eval (not all off)? Then they replace the
+ * re-vote settings of a method that re-votes (maskkv-revote). */
+static bool revote_given(const mkv_revote_config *revote) {
+    return revote->cold != MKV_COLD_OFF || revote->every != MKV_REVOTE_OFF;
+}
+
 /* Runs every sample of one task and length with every method and budget. */
 static mkv_status run_set(const mkv_model *model, mkv_eval_result *r, int t, int l, const eval_sample *set, int n_set,
                           int *runs, bool *warned_context) {
@@ -197,8 +203,7 @@ static mkv_status run_set(const mkv_model *model, mkv_eval_result *r, int t, int
         p.on_layer = NULL;
         mkv_status st = mkv_gen_params_set_cache(&p, r->methods[m]);
         if (st != MKV_OK) return st;
-        if (p.cache.revote.cold != MKV_COLD_OFF && (ep->revote.cold != MKV_COLD_OFF || ep->revote.every != MKV_REVOTE_OFF))
-            p.cache.revote = ep->revote;
+        if (p.cache.revote.cold != MKV_COLD_OFF && revote_given(&ep->revote)) p.cache.revote = ep->revote;
         bool evicts = p.cache.mode == MKV_CACHE_EVICT;
         for (int b = 0; b < (evicts ? ep->n_budgets : 1); b++) {
             p.cache.evict.budget = r->budgets[b];
@@ -278,7 +283,7 @@ mkv_status mkv_eval_run(const mkv_model *model, const mkv_eval_params *params, m
         mkv_gen_params probe = params->base;
         if (mkv_gen_params_set_cache(&probe, params->methods[m]) != MKV_OK) return MKV_ERR_USAGE;
         bool revotes = probe.cache.revote.cold != MKV_COLD_OFF;
-        if (revotes && (params->revote.cold != MKV_COLD_OFF || params->revote.every != MKV_REVOTE_OFF) &&
+        if (revotes && revote_given(&params->revote) &&
             (params->revote.cold == MKV_COLD_OFF || params->revote.every == MKV_REVOTE_OFF))
             return mkv_fail(MKV_ERR_USAGE, "--methods maskkv-revote needs --cold file|ram and --revote block|N");
         if (probe.cache.mode != MKV_CACHE_DLLM && probe.cache.mode != MKV_CACHE_EVICT)

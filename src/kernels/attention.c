@@ -24,6 +24,15 @@
  * vote_sums[h][j]. One thread owns each (h, j), so the sums are the same for
  * any thread count. Costs n_vote / n_q of the QK^T work again.
  *
+ * Votes only (args->votes_only): pass 1 runs the same score tiles and online
+ * softmax statistics (m_i, l_i come out bitwise the same) but skips P.V, the
+ * output rescale and the output itself, and tiles without a voter; pass 2 is
+ * unchanged, so the vote sums are those of the full call, bit for bit. When
+ * every query votes (the re-vote's mask queries) and the tiles fit in 64 MiB
+ * (n_heads * n_q * n_keys floats, rounded up to whole tiles), pass 1 also
+ * keeps its score tiles and pass 2 reads them instead of recomputing: the
+ * same floats, half the QK^T work.
+ *
  * bf16 compute (args->bf16, dot = the avx512bf16 table): keys and values are
  * stored bf16. The queries are rounded to bf16 (not scaled) and packed as
  * pair slots, the key rows are paired as they are, S^T comes from the
@@ -80,6 +89,26 @@ typedef struct {
     uint16_t **v_t;
     const int64_t *vt_stride;
 } attention_kernels;
+
+/* Votes only, every query a voter: pass 1 keeps its score tiles (before the
+ * softmax turns them into probabilities) and pass 2 reads them back instead
+ * of recomputing them; they are the very floats pass 2 would compute. Per
+ * head, query tile t (its n_panels panels) and key chunk c, one tile of
+ * [n_panels][key_tile][nr] floats. base == NULL: recompute (the default). */
+typedef struct {
+    float *base;
+    int64_t panels, key_chunks; /* per head: ceil(n_q / nr) panels, ceil(max keys / key_tile) chunks */
+} kept_scores;
+
+#define ATTN_KEPT_SCORES_MAX_BYTES ((size_t)64 << 20)
+
+static float *kept_tile(const kept_scores *ks, int h, int64_t q0, int64_t j0, int nr, int key_tile) {
+    const int64_t first_panel = q0 / nr, tile_panels = ks->panels - first_panel < ATTN_Q_PANELS ? ks->panels - first_panel
+                                                                                                 : ATTN_Q_PANELS;
+    const int64_t head = (int64_t)h * ks->panels * ks->key_chunks;
+    const int64_t tile = first_panel * ks->key_chunks + (j0 / key_tile) * tile_panels;
+    return ks->base + (size_t)(head + tile) * key_tile * nr;
+}
 
 static scratch_layout layout_for(const mkv_isa_ops *ops, int head_dim, int key_tile) {
     scratch_layout s;
@@ -193,7 +222,7 @@ static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_v
 }
 
 static void attend_query_tile(const attention_kernels *kern, const mkv_attention_args *args, int h, int64_t q0,
-                              const attention_scratch *scratch, int key_tile, float *query_stats) {
+                              const attention_scratch *scratch, int key_tile, float *query_stats, const kept_scores *ks) {
     const mkv_isa_ops *ops = kern->ops;
     const int nr = ops->nr, head_dim = args->head_dim;
     const int g = h / (args->n_heads / args->n_kv_heads);
@@ -202,7 +231,7 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
     const int n_panels = (int)((tile_queries + nr - 1) / nr);
 
     if (kv->n_keys <= 0) {
-        for (int64_t i = 0; i < tile_queries; i++)
+        for (int64_t i = 0; i < tile_queries && !args->votes_only; i++)
             memset(args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim, 0, (size_t)head_dim * sizeof(float));
         return;
     }
@@ -216,29 +245,40 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
         pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
     }
 
+    /* votes only: the same row max and sum, with no output to rescale (the
+     * softmax tile rescales head_dim = 0 channels) and no P.V */
+    const bool outputs = !args->votes_only;
     for (int64_t j0 = 0; j0 < kv->n_keys; j0 += key_tile) {
         const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
         const bool first = j0 == 0;
-        /* AMX: the scale, the softmax and the bf16 pairs of P in one pass (same scaled scores as pass 2's) */
-        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, !kern->amx);
+        /* AMX with outputs: the scale, the softmax and the bf16 pairs of P in
+         * one pass (the same scaled scores as pass 2's); votes only (no P.V,
+         * maybe kept score tiles, which pass 2 reads scaled): scaled here */
+        const bool fused = kern->amx && outputs;
+        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, !fused);
+        if (ks->base)
+            memcpy(kept_tile(ks, h, q0, j0, nr, key_tile), scratch->scores, (size_t)n_panels * key_tile * nr * sizeof(float));
         for (int p = 0; p < n_panels; p++) {
             float *scores = scratch->scores + (size_t)p * key_tile * nr, *out_t = scratch->out_t + (size_t)p * head_dim * nr;
-            if (kern->amx)
+            if (fused)
                 mkv_amx_softmax_pairs(n_keys, scores, args->scale, scratch->row_max + p * nr, scratch->row_sum + p * nr,
                                       out_t, head_dim, first, scratch->p_pairs + (size_t)p * (key_tile / 2) * nr,
                                       (n_keys + 31) / 32 * 16);
             else
-                ops->softmax_tile(n_keys, scores, scratch->row_max + p * nr, scratch->row_sum + p * nr, out_t, head_dim, first);
+                ops->softmax_tile(n_keys, scores, scratch->row_max + p * nr, scratch->row_sum + p * nr, out_t,
+                                  outputs ? head_dim : 0, first);
         }
-        accumulate_values(kern, kv, g, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
+        if (outputs) accumulate_values(kern, kv, g, j0, n_keys, head_dim, n_panels, key_tile, first, scratch);
     }
 
     for (int64_t i = 0; i < tile_queries; i++) {
         const int p = (int)(i / nr), lane = (int)(i % nr);
         const float *o_t = scratch->out_t + (size_t)p * head_dim * nr + lane;
         const float row_sum = scratch->row_sum[p * nr + lane];
-        float *out = args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim;
-        for (int c = 0; c < head_dim; c++) out[c] = o_t[(size_t)c * nr] / row_sum;
+        if (outputs) {
+            float *out = args->out + (q0 + i) * args->out_stride + (int64_t)h * head_dim;
+            for (int c = 0; c < head_dim; c++) out[c] = o_t[(size_t)c * nr] / row_sum;
+        }
         if (query_stats) {
             query_stats[2 * (q0 + i)] = scratch->row_max[p * nr + lane];
             query_stats[2 * (q0 + i) + 1] = row_sum;
@@ -250,7 +290,7 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
  * queries in ascending order, head_stats their (m, l) from pass 1. */
 static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_args *args, int h, int64_t j0, int n_keys,
                            const int64_t *voters, int64_t n_voters, const float *head_stats,
-                           const attention_scratch *scratch, int key_tile) {
+                           const attention_scratch *scratch, int key_tile, const kept_scores *ks) {
     const mkv_isa_ops *ops = kern->ops;
     const int nr = ops->nr, head_dim = args->head_dim;
     const mkv_kv_head_view *kv = &args->kv[h / (args->n_heads / args->n_kv_heads)];
@@ -259,15 +299,20 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
     for (int64_t v0 = 0; v0 < n_voters; v0 += (int64_t)ATTN_Q_PANELS * nr) {
         const int64_t group_voters = n_voters - v0 < ATTN_Q_PANELS * nr ? n_voters - v0 : ATTN_Q_PANELS * nr;
         const int n_panels = (int)((group_voters + nr - 1) / nr);
-        for (int p = 0; p < n_panels; p++) {
-            const float *query_rows[64];
-            for (int i = 0; i < nr; i++) {
-                int64_t v = v0 + (int64_t)p * nr + i;
-                query_rows[i] = args->q + voters[v < n_voters ? v : n_voters - 1] * args->q_stride + (int64_t)h * head_dim;
+        const float *scores = scratch->scores;
+        if (ks->base) { /* every query votes: voter v is query v, pass 1's tile */
+            scores = kept_tile(ks, h, v0, j0, nr, key_tile);
+        } else {
+            for (int p = 0; p < n_panels; p++) {
+                const float *query_rows[64];
+                for (int i = 0; i < nr; i++) {
+                    int64_t v = v0 + (int64_t)p * nr + i;
+                    query_rows[i] = args->q + voters[v < n_voters ? v : n_voters - 1] * args->q_stride + (int64_t)h * head_dim;
+                }
+                pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
             }
-            pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
+            score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, true);
         }
-        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, true);
         for (int p = 0; p < n_panels; p++) {
             for (int i = 0; i < nr; i++) {
                 int64_t v = v0 + (int64_t)p * nr + i;
@@ -275,12 +320,17 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
                 scratch->row_max[i] = head_stats[2 * voters[v < n_voters ? v : n_voters - 1]];
                 inv_row_sum[i] = v < n_voters ? 1.0f / head_stats[2 * voters[v] + 1] : 0.0f;
             }
-            ops->vote_tile(n_keys, scratch->scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum,
-                           scratch->key_votes);
+            ops->vote_tile(n_keys, scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum, scratch->key_votes);
         }
     }
     float *votes = args->vote_sums[h] + j0;
     for (int j = 0; j < n_keys; j++) votes[j] += scratch->key_votes[j];
+}
+
+static bool tile_has_voter(const mkv_attention_args *args, int64_t q0, int64_t tile_queries) {
+    for (int64_t i = q0; i < q0 + tile_queries && i < args->n_q; i++)
+        if (args->vote_query[i]) return true;
+    return false;
 }
 
 /* Returns false (nothing written) when scratch memory cannot be allocated. */
@@ -353,16 +403,18 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
      * saved), so such calls run the vdpbf16ps tiles. */
     if (amx && args->n_q < ATTN_AMX_MIN_QUERIES && !(args->values && values_match(args->values, args))) amx = false;
     const int key_tile = amx ? ATTN_AMX_KEY_TILE : ATTN_KEY_ROWS_PER_TILE * ops->mr;
+    const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
+    if (args->votes_only && !voting) return true; /* nothing asked for */
+    /* AMX P.V needs V^T (none for votes only) */
     mkv_attention_values *own_values = NULL;
     const mkv_attention_values *values = NULL;
-    if (amx) {
+    if (amx && !args->votes_only) {
         values = args->values && values_match(args->values, args) ? args->values : (own_values = mkv_attention_values_create(args));
         if (!values) return false;
     }
-    const attention_kernels kern = {ops, dot_ops, args->bf16, amx, amx ? values->v_t : NULL, amx ? values->vt_stride : NULL};
+    const attention_kernels kern = {ops, dot_ops, args->bf16, amx, values ? values->v_t : NULL, values ? values->vt_stride : NULL};
     const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
 
     int64_t n_voters = 0;
     if (voting)
@@ -386,6 +438,10 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
     int64_t max_keys = 0;
     for (int g = 0; g < args->n_kv_heads; g++) max_keys = args->kv[g].n_keys > max_keys ? args->kv[g].n_keys : max_keys;
     const int64_t key_chunks = (max_keys + key_tile - 1) / key_tile;
+    kept_scores ks = {NULL, (args->n_q + ops->nr - 1) / ops->nr, key_chunks};
+    const size_t kept_floats = (size_t)args->n_heads * ks.panels * key_chunks * key_tile * ops->nr;
+    if (args->votes_only && n_voters == args->n_q && kept_floats * sizeof(float) <= ATTN_KEPT_SCORES_MAX_BYTES)
+        ks.base = mkv_malloc(kept_floats * sizeof(float), "attention kept scores"); /* NULL: recompute */
 
 #pragma omp parallel num_threads(n_threads)
     {
@@ -394,8 +450,11 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
 #pragma omp for schedule(dynamic, 1)
         for (int64_t item = 0; item < (int64_t)args->n_heads * q_tiles; item++) {
             const int h = (int)(item / q_tiles);
-            attend_query_tile(&kern, args, h, (item % q_tiles) * tile_queries, &scratch, key_tile,
-                              n_voters ? stats + (size_t)h * args->n_q * 2 : NULL);
+            const int64_t q0 = (item % q_tiles) * tile_queries;
+            /* votes only: a tile without a voter has nothing to give */
+            if (args->votes_only && !tile_has_voter(args, q0, tile_queries)) continue;
+            attend_query_tile(&kern, args, h, q0, &scratch, key_tile, n_voters ? stats + (size_t)h * args->n_q * 2 : NULL,
+                              &ks);
         }
         if (n_voters) {
 #pragma omp for schedule(dynamic, 1)
@@ -406,11 +465,12 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
                 if (j0 >= kv->n_keys) continue;
                 const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
                 vote_key_chunk(&kern, args, h, j0, n_keys, voters, n_voters, stats + (size_t)h * args->n_q * 2, &scratch,
-                               key_tile);
+                               key_tile, &ks);
             }
         }
         if (amx) mkv_amx_end();
     }
+    mkv_free(ks.base);
     mkv_free(scratch_all);
     mkv_attention_values_free(own_values);
     return true;

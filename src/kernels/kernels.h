@@ -84,6 +84,10 @@ typedef struct {
      * tiles; the probability matrix is never stored. */
     const uint8_t *vote_query;
     float **vote_sums;       /* [n_heads] arrays of kv[h/group].n_keys floats */
+    /* Votes only (needs vote_query and vote_sums): the same vote sums, bit for
+     * bit, without the attention output. Pass 1 keeps only each query's
+     * softmax max and sum (no P.V); out is not written and may be NULL. */
+    bool votes_only;
     /* bf16 compute: keys and values are bf16 arrays; Q.K^T takes bf16(q)
      * (RNE) and scales the f32 scores, P.V takes bf16(exp(s - running max))
      * and accumulates in f32, as PyTorch's CPU flash attention in bf16 does.

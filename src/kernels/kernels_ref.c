@@ -137,8 +137,12 @@ void mkv_attention_ref(const mkv_attention_args *args) {
         const mkv_kv_head_view *kv = &args->kv[h / group];
         const size_t elem = bf16 ? sizeof(uint16_t) : sizeof(float);
         for (int64_t i = 0; i < args->n_q; i++) {
+            const bool voter = args->vote_query && args->vote_sums && args->vote_query[i];
+            if (args->votes_only && !voter) continue;
             const float *q = args->q + i * args->q_stride + (int64_t)h * head_dim;
-            float *out = args->out + i * args->out_stride + (int64_t)h * head_dim;
+            /* votes only: no output (out may be NULL); a local row takes it */
+            float local[args->votes_only ? head_dim : 1];
+            float *out = args->votes_only ? local : args->out + i * args->out_stride + (int64_t)h * head_dim;
             for (int c = 0; c < head_dim; c++) out[c] = 0.0f;
             if (kv->n_keys <= 0) continue;
 #define KEY(j) ((const unsigned char *)kv->k + (size_t)(j) * (size_t)kv->stride * elem)
@@ -156,7 +160,7 @@ void mkv_attention_ref(const mkv_attention_args *args) {
                 for (int c = 0; c < head_dim; c++) out[c] += weight * kv_element(VALUE(j), bf16, c);
             }
             for (int c = 0; c < head_dim; c++) out[c] = (float)(out[c] / denominator);
-            if (args->vote_query && args->vote_query[i]) {
+            if (voter) {
                 float *votes = args->vote_sums[h];
                 for (int64_t j = 0; j < kv->n_keys; j++)
                     votes[j] += (float)(exp(ref_score(q, KEY(j), bf16, head_dim, args->scale) - max_score) / denominator);

@@ -2,6 +2,7 @@
  * vote arrays, and whole selection passes driven by hand on a lazy KV store
  * the way the forward pass drives them (before_layer, K/V written, attention
  * with vote sums, after_attention, layer importance, finish). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,63 @@ TEST(evict_adakv_winners_flattened) {
     float flat[6] = {1, 1, 1, 1, 1, 1};
     mkv_adakv_winners(flat, 2, 3, 3, 3, scratch, winners);
     CHECK(winners[0] == 2 && winners[1] == 1);
+}
+
+/* The selection (quickselect) against a full sort under the ranking, on
+ * inputs with many ties, NaN, -0/+0, sorted and reversed runs, every k. */
+static int reference_before(const void *pa, const void *pb) {
+    const mkv_rank_entry *a = pa, *b = pb;
+    if (a->protected_rank != b->protected_rank) return a->protected_rank > b->protected_rank ? -1 : 1;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    if (a->position != b->position) return a->position < b->position ? -1 : 1;
+    return a->head < b->head ? -1 : a->head > b->head;
+}
+
+static int compare_int(const void *a, const void *b) { return *(const int32_t *)a - *(const int32_t *)b; }
+
+TEST(evict_select_top_matches_full_sort) {
+    enum { N = 300 };
+    float scores[2 * N];
+    mkv_rank_entry scratch[2 * N], ref[2 * N];
+    int32_t keep[N], want[N];
+    unsigned seed = 12345;
+    int checked = 0, bad = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        int n = 1 + trial * 5 % N, shape = trial % 5, protect = trial % 3 == 0 ? n - n / 7 : n;
+        for (int j = 0; j < 2 * n; j++) {
+            seed = seed * 1664525u + 1013904223u;
+            unsigned r = seed >> 8;
+            scores[j] = shape == 0   ? (float)(r % 4)                 /* many ties */
+                        : shape == 1 ? (float)j                       /* sorted */
+                        : shape == 2 ? (float)(n - j)                 /* reversed */
+                        : shape == 3 ? (r % 9 == 0 ? NAN : (r % 2 ? -0.0f : 0.0f))
+                                     : (float)(r % 1000) / 999.0f;
+        }
+        for (int k = 0; k <= n; k += 1 + n / 23) {
+            /* one head */
+            int got = mkv_select_top(scores, n, protect, k, scratch, keep);
+            for (int j = 0; j < n; j++)
+                ref[j] = (mkv_rank_entry){isnan(scores[j]) ? -INFINITY : scores[j], j, 0, j >= protect};
+            qsort(ref, (size_t)n, sizeof *ref, reference_before);
+            for (int i = 0; i < k; i++) want[i] = ref[i].position;
+            qsort(want, (size_t)k, sizeof *want, compare_int);
+            bad += got != k || memcmp(keep, want, (size_t)k * sizeof *keep) != 0;
+            /* AdaKV over two heads of n */
+            int winners[2], want_winners[2] = {0, 0};
+            mkv_adakv_winners(scores, 2, n, protect, k, scratch, winners);
+            for (int h = 0; h < 2; h++)
+                for (int j = 0; j < n; j++) {
+                    float sc = scores[h * n + j];
+                    ref[h * n + j] = (mkv_rank_entry){isnan(sc) ? -INFINITY : sc, j, h, j >= protect};
+                }
+            qsort(ref, (size_t)(2 * n), sizeof *ref, reference_before);
+            for (int i = 0; i < k; i++) want_winners[ref[i].head]++;
+            bad += winners[0] != want_winners[0] || winners[1] != want_winners[1];
+            checked++;
+        }
+    }
+    CHECK_MSG(bad == 0, "%d of %d selections differ from the full sort", bad, checked);
+    CHECK(checked > 500);
 }
 
 /* ------------------------------------------------------ policy fixture */

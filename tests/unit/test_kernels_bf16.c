@@ -312,6 +312,21 @@ static void run_bf16_attention(const bf16_attention_case *tc, unsigned seed) {
     args.out = out[2];
     args.vote_sums = votes[2];
     mkv_attention(&args);
+    /* votes only (no output): the vote sums of the full bf16 call, bit for bit */
+    float *votes_only[8];
+    for (int h = 0; h < tc->n_heads; h++) votes_only[h] = calloc((size_t)max_keys, sizeof(float));
+    if (tc->vote_every) {
+        omp_set_num_threads(2);
+        args.out = NULL;
+        args.votes_only = true;
+        args.vote_sums = votes_only;
+        mkv_attention(&args);
+        args.votes_only = false;
+        for (int h = 0; h < tc->n_heads; h++)
+            CHECK_MSG(memcmp(votes_only[h], votes[1][h], (size_t)max_keys * sizeof(float)) == 0,
+                      "bf16 head %d: votes-only sums differ from the full pass", h);
+    }
+    for (int h = 0; h < tc->n_heads; h++) free(votes_only[h]);
     omp_set_num_threads(saved_threads);
     /* values prepared once (AMX: V^T) give the same bits as a call that
      * prepares its own; with fewer than 64 queries a call without them runs
@@ -390,6 +405,7 @@ TEST(kern_bf16_attention_matches_reference_and_f32) {
         {2, 2, 32, 70, {0, 33}, 1},            /* AMX: an empty head, a 32-key block and one key */
         {4, 1, 96, 100, {500}, 4},             /* AMX: d = 3 x 32, MQA, a partial last key block */
         {2, 1, 32, 3, {200}, 1},               /* few queries: vdpbf16ps unless V^T is prepared */
+        {4, 2, 64, 300, {500, 333}, 1},        /* every query votes: votes-only reuses pass 1's score tiles */
     };
     /* every bf16 path this CPU has: vdpbf16ps, then AMX (head_dim a multiple of 32; the others run vdpbf16ps) */
     const char *paths[] = {"avx512bf16", "amx"};

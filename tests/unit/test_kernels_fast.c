@@ -265,6 +265,38 @@ static void run_attention_case(const attention_case *tc, unsigned seed) {
     if (tc->vote_every)
         for (int h = 0; h < tc->n_heads; h++)
             CHECK(memcmp(vote_ref[h], vote_fast[h], (size_t)max_keys * sizeof(float)) == 0);
+    /* votes only (no output, out NULL): the same vote sums bit for bit, at 2
+     * and 1 threads; the reference's votes-only path equals its full path */
+    if (tc->vote_every) {
+        args.out = NULL;
+        args.votes_only = true;
+        for (int threads = 2; threads >= 1; threads--) {
+            omp_set_num_threads(threads);
+            for (int h = 0; h < tc->n_heads; h++)
+                for (int64_t j = 0; j < max_keys; j++) vote_ref[h][j] = 0.25f;
+            mkv_attention(&args);
+            int differ = 0;
+            for (int h = 0; h < tc->n_heads; h++) differ += memcmp(vote_ref[h], vote_fast[h], (size_t)max_keys * sizeof(float)) != 0;
+            CHECK_MSG(differ == 0, "isa %s, %d threads: votes-only sums differ from the full pass in %d heads",
+                      mkv_kernels_isa(), threads, differ);
+        }
+        omp_set_num_threads(saved_threads);
+        float *full_ref[8];
+        for (int h = 0; h < tc->n_heads; h++) full_ref[h] = calloc((size_t)max_keys, sizeof(float));
+        args.out = out_ref;
+        args.votes_only = false;
+        args.vote_sums = full_ref;
+        mkv_attention_ref(&args);
+        args.out = NULL;
+        args.votes_only = true;
+        args.vote_sums = vote_ref;
+        for (int h = 0; h < tc->n_heads; h++) memset(vote_ref[h], 0, (size_t)max_keys * sizeof(float));
+        mkv_attention_ref(&args);
+        for (int h = 0; h < tc->n_heads; h++) {
+            CHECK(memcmp(vote_ref[h], full_ref[h], (size_t)max_keys * sizeof(float)) == 0);
+            free(full_ref[h]);
+        }
+    }
 
     for (int h = 0; h < tc->n_heads; h++) {
         free(vote_ref[h]);
@@ -285,6 +317,7 @@ TEST(kern_fast_attention_matches_reference) {
         {8, 1, 20, 5, {61}, 1},                 /* all heads on one KV head, d not a multiple of 8 */
         {2, 2, 8, 1, {0, 40}, 1},               /* a head with no keys; one query */
         {4, 2, 128, 200, {500, 333}, 0},        /* no voting */
+        {4, 2, 64, 300, {500, 333}, 1},         /* every query votes: votes-only reuses pass 1's score tiles */
     };
     for (int isa = 0; isa < N_ISAS; isa++) {
         if (!mkv_kernels_force_isa(all_isas[isa])) continue;

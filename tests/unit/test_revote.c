@@ -2,6 +2,7 @@
  * file, the promotion of an evicted row, and that with the re-vote off (or
  * nothing evicted) the engine gives exactly the plain MaskKV logits. */
 #include <dirent.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,69 @@ TEST(cold_quantize_round_trip) {
     CHECK(mkv_cold_quantize_row(zero, 4, q) == 0);
     mkv_cold_dequantize_row(q, 0, 4, back);
     for (int i = 0; i < 4; i++) CHECK(back[i] == 0);
+}
+
+/* The quantizer's rounding is roundf's (half away from zero), and a NaN in a
+ * row stores 0: rows of random values, rows whose values land on halves, and
+ * the capture of a long head (quantized in parallel chunks) against rows
+ * quantized one by one; bulk key reads equal mkv_cold_get's. */
+TEST(cold_quantize_matches_roundf_and_capture_slots) {
+    enum { HD = 40 };
+    unsigned seed = 77;
+    int bad = 0;
+    for (int row = 0; row < 400; row++) {
+        float x[HD];
+        int8_t q[HD];
+        for (int i = 0; i < HD; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            x[i] = row % 2 ? ((float)(int)(seed >> 9) / 4194304.0f - 1.0f) * 3.0f
+                           : (float)((int)(seed >> 24) - 128) * 0.5f;
+        }
+        if (row % 2 == 0) x[0] = row % 4 ? 127.0f : -127.0f; /* max 127: x * inv = x, every odd multiple of 0.5 a half */
+        if (row % 50 == 7) x[3] = NAN;
+        float scale = mkv_cold_quantize_row(x, HD, q), max = 0;
+        for (int i = 0; i < HD; i++) max = fmaxf(max, fabsf(x[i]));
+        float inv = 127.0f / max;
+        bad += scale != max / 127.0f;
+        for (int i = 0; i < HD; i++) {
+            float r = roundf(x[i] * inv);
+            int8_t want = isnan(r) ? 0 : (int8_t)(r > 127 ? 127 : (r < -127 ? -127 : r));
+            bad += q[i] != want;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* capture of 3000 rows (parallel chunks) keeping every 7th and a run */
+    mkv_cold_store *cs = NULL;
+    REQUIRE(mkv_cold_store_create(MKV_COLD_RAM, 1, 1, HD, 3000, &cs) == MKV_OK);
+    float *k = malloc(3000 * HD * sizeof(float)), *v = malloc(3000 * HD * sizeof(float));
+    int32_t keep[3000];
+    int n_keep = 0;
+    for (int p = 0; p < 3000; p++) {
+        for (int i = 0; i < HD; i++) k[p * HD + i] = (float)((p * 31 + i * 7) % 97) - 48.0f, v[p * HD + i] = (float)(p % 13 - i);
+        if (p % 7 == 0 || (p >= 1000 && p < 1300)) keep[n_keep++] = p;
+    }
+    REQUIRE(mkv_cold_capture(cs, 0, 0, k, v, 3000, keep, n_keep) == MKV_OK);
+    CHECK_EQ_INT(mkv_cold_rows(cs, 0, 0), 3000 - n_keep);
+    float got_k[HD], got_v[HD], want_k[HD], want_v[HD], *bulk = malloc(3000 * HD * sizeof(float));
+    int8_t q[HD];
+    mkv_cold_get_keys(cs, 0, 0, 0, 3000 - n_keep, bulk);
+    int slot = 0, wrong = 0;
+    for (int p = 0, j = 0; p < 3000; p++) {
+        if (j < n_keep && keep[j] == p) {
+            j++;
+            continue;
+        }
+        wrong += mkv_cold_position(cs, 0, 0, slot) != p;
+        mkv_cold_get(cs, 0, 0, slot, got_k, got_v);
+        mkv_cold_dequantize_row(q, mkv_cold_quantize_row(k + p * HD, HD, q), HD, want_k);
+        mkv_cold_dequantize_row(q, mkv_cold_quantize_row(v + p * HD, HD, q), HD, want_v);
+        wrong += memcmp(got_k, want_k, sizeof got_k) != 0 || memcmp(got_v, want_v, sizeof got_v) != 0;
+        wrong += memcmp(bulk + (size_t)slot * HD, got_k, sizeof got_k) != 0;
+        slot++;
+    }
+    CHECK_EQ_INT(wrong, 0);
+    free(k), free(v), free(bulk);
+    mkv_cold_store_free(cs);
 }
 
 static int dir_entries(const char *path) {
@@ -236,6 +300,39 @@ TEST(revote_off_or_nothing_evicted_is_bit_identical) {
         CHECK(memcmp(a, r, (size_t)2 * n * m->hp.n_vocab * sizeof(float)) == 0); /* block 1 untouched */
         CHECK(memcmp(a, r, bytes) != 0);
         free(a), free(b), free(c), free(d), free(r);
+        synthetic_model_free(m);
+    }
+}
+
+/* The re-vote splits the KV heads over the threads (2 threads) or runs them
+ * one after another (1 thread): the same logits either way, MHA and GQA. */
+TEST(revote_same_for_any_thread_count) {
+    for (int arch = 0; arch < 2; arch++) {
+        mkv_model *m = arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, 13)
+                                 : synthetic_model(MKV_ARCH_DREAM, 3, 32, 4, 2, 64, 60, 13);
+        REQUIRE(m);
+        int n_prompt = 24, n_total = 32, n = 8;
+        int32_t tokens[32];
+        unsigned s = 9;
+        for (int i = 0; i < n_total; i++) {
+            s = s * 1664525u + 1013904223u;
+            tokens[i] = i < n_prompt ? 3 + (int32_t)((s >> 8) % 50u) : m->hp.mask_id;
+        }
+        mkv_cache_config rv = maskkv_config(4);
+        rv.revote = (mkv_revote_config){MKV_COLD_FILE, 1};
+        const int saved = omp_get_max_threads();
+        int promoted[2];
+        float *logits[2];
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            logits[t] = engine_logits(m, &rv, tokens, n_prompt, n_total, &promoted[t]);
+        }
+        omp_set_num_threads(saved);
+        REQUIRE(logits[0] && logits[1]);
+        CHECK(promoted[0] > 0);
+        CHECK_EQ_INT(promoted[0], promoted[1]);
+        CHECK(memcmp(logits[0], logits[1], (size_t)8 * n * m->hp.n_vocab * sizeof(float)) == 0);
+        free(logits[0]), free(logits[1]);
         synthetic_model_free(m);
     }
 }
