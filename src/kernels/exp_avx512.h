@@ -5,6 +5,7 @@
 #define MKV_EXP_AVX512_H
 
 #include <immintrin.h>
+#include <stdbool.h>
 
 /* exp(x) as Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial
  * for exp(r), then scale by 2^n (scalef underflows gracefully to 0). About
@@ -23,6 +24,23 @@ static inline __m512 exp_avx512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
+}
+
+/* The end of an online-softmax tile for 16 query lanes: the running sum
+ * (row_sum * e^(old max - new max) + the tile's sum, or the tile's sum for the
+ * first tile), the output columns out_t[c * stride] rescaled by the same
+ * factor, and the new running max. */
+static inline void softmax_state_update16(bool first, __m512 old_max, __m512 new_max, __m512 tile_sum, float *row_max,
+                                          float *row_sum, float *out_t, int head_dim, int stride) {
+    if (first) {
+        _mm512_storeu_ps(row_sum, tile_sum);
+    } else {
+        const __m512 rescale = exp_avx512(_mm512_sub_ps(old_max, new_max));
+        _mm512_storeu_ps(row_sum, _mm512_fmadd_ps(_mm512_loadu_ps(row_sum), rescale, tile_sum));
+        for (int c = 0; c < head_dim; c++)
+            _mm512_store_ps(out_t + c * stride, _mm512_mul_ps(_mm512_load_ps(out_t + c * stride), rescale));
+    }
+    _mm512_storeu_ps(row_max, new_max);
 }
 
 #endif

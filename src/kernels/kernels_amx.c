@@ -262,15 +262,8 @@ void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_ma
             }
             _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0), pair);
         }
-        if (first) {
-            _mm512_storeu_ps(row_sum + lane0, tile_sum);
-        } else {
-            const __m512 rescale = exp_avx512(_mm512_sub_ps(old_max, new_max));
-            _mm512_storeu_ps(row_sum + lane0, _mm512_fmadd_ps(_mm512_loadu_ps(row_sum + lane0), rescale, tile_sum));
-            for (int c = 0; c < head_dim; c++)
-                _mm512_store_ps(out_t + c * AMX_NR + lane0, _mm512_mul_ps(_mm512_load_ps(out_t + c * AMX_NR + lane0), rescale));
-        }
-        _mm512_storeu_ps(row_max + lane0, new_max);
+        softmax_state_update16(first, old_max, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
+                               head_dim, AMX_NR);
     }
     const int used = (n_keys + 1) / 2;
     if (padded_slots > used) memset(p_pairs + used * AMX_NR, 0, (size_t)(padded_slots - used) * AMX_NR * sizeof(float));

@@ -97,15 +97,8 @@ static void softmax_tile_avx512(int n_keys, float *scores, float *row_max, float
             _mm512_store_ps(scores + j * NR + lane0, p);
             tile_sum = _mm512_add_ps(tile_sum, p);
         }
-        if (first) {
-            _mm512_storeu_ps(row_sum + lane0, tile_sum);
-        } else {
-            const __m512 rescale = exp_avx512(_mm512_sub_ps(old_max, new_max));
-            _mm512_storeu_ps(row_sum + lane0, _mm512_fmadd_ps(_mm512_loadu_ps(row_sum + lane0), rescale, tile_sum));
-            for (int c = 0; c < head_dim; c++)
-                _mm512_store_ps(out_t + c * NR + lane0, _mm512_mul_ps(_mm512_load_ps(out_t + c * NR + lane0), rescale));
-        }
-        _mm512_storeu_ps(row_max + lane0, new_max);
+        softmax_state_update16(first, old_max, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
+                               head_dim, NR);
     }
 }
 
