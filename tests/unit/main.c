@@ -37,6 +37,13 @@ void mkv_test_fail(const char *file, int line, const char *fmt, ...) {
 
 void mkv_test_abort_current(void) { longjmp(current_abort, 1); }
 
+static const char *current_skip;
+
+void mkv_test_skip(const char *why) {
+    current_skip = why;
+    longjmp(current_abort, 1);
+}
+
 const char *mkv_test_path(const char *relative) {
     static _Thread_local char path[4][2048];
     static _Thread_local int slot;
@@ -58,12 +65,16 @@ int main(int argc, char **argv) {
     else if (access("tests/unit/main.c", F_OK) != 0 && access("../tests/unit/main.c", F_OK) == 0)
         snprintf(tests_dir, sizeof tests_dir, "../tests");
     qsort(tests, (size_t)n_tests, sizeof tests[0], by_file_then_name);
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < n_tests; i++) {
         if (filter && !strstr(tests[i].name, filter)) continue;
         current_failures = 0;
+        current_skip = NULL;
         if (setjmp(current_abort) == 0) tests[i].fn();
-        if (current_failures) {
+        if (current_skip && !current_failures) {
+            printf("skip %s: %s\n", tests[i].name, current_skip);
+            skipped++;
+        } else if (current_failures) {
             fprintf(stderr, "FAIL %s (%s)\n", tests[i].name, tests[i].file);
             failed++;
         } else {
@@ -72,6 +83,6 @@ int main(int argc, char **argv) {
         }
         fflush(stdout);
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped (hardware this CPU lacks)\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 /* Minimal self-registering unit-test framework. The runner (tests/unit/main.c)
  * runs every TEST, or those whose name contains argv[1], and ends with the
- * line "N passed, N failed". CHECK records a failure and continues; REQUIRE
+ * line "N passed, N failed, N skipped". CHECK records a failure and continues; REQUIRE
  * records a failure and ends the test. */
 #ifndef MKV_TEST_H
 #define MKV_TEST_H
@@ -12,6 +12,9 @@ typedef void (*mkv_test_fn)(void);
 void mkv_test_register(const char *name, const char *file, mkv_test_fn fn);
 void mkv_test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void mkv_test_abort_current(void) __attribute__((noreturn));
+/* Ends the current test as skipped (the hardware it checks is absent): the
+ * runner counts it apart, never as passed. */
+void mkv_test_skip(const char *why) __attribute__((noreturn));
 /* Path of a file under tests/ (the runner finds the directory). */
 const char *mkv_test_path(const char *relative);
 

@@ -45,10 +45,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void dpbf16_lanes(float *ac
 }
 
 TEST(kern_bf16_dot_step_equals_vdpbf16ps) {
-    if (!mkv_cpu_has_bf16_dot()) {
-        printf("     (no AVX512-BF16: instruction comparison skipped)\n");
-        return;
-    }
+    if (!mkv_cpu_has_bf16_dot()) mkv_test_skip("no AVX512-BF16 on this CPU: vdpbf16ps cannot be compared");
     unsigned seed = 77;
     int mismatches = 0;
     for (int it = 0; it < 20000; it++) {
@@ -179,10 +176,7 @@ static int check_near_exact_bf16(const float *y, const float *x, const float *w_
 }
 
 TEST(kern_bf16_matmul_amx_within_f32_accumulation_error) {
-    if (!mkv_kernels_force_isa("amx")) {
-        printf("     (no AMX tiles on this CPU or not granted by the OS: AMX matmul not run)\n");
-        return;
-    }
+    if (!mkv_kernels_force_isa("amx")) mkv_test_skip("no AMX tiles on this CPU (or not granted by the OS)");
     const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_Q8_0, MKV_TYPE_Q4_K};
     const int64_t ins[] = {7, 64, 256, 608, 3072};
     const int64_t ns[] = {1, 17, 100, 2100};

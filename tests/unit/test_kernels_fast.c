@@ -434,7 +434,7 @@ TEST(kern_fast_force_isa) {
  * bf16(x) * w the error is at most gamma_k * sum |bf16(x) w| as for the f32
  * path; other dtypes keep the f32 path. Skipped on CPUs without AVX512-BF16. */
 TEST(kern_fast_matmul_bf16_dot_opt_in) {
-    if (!mkv_kernels_force_isa("avx512bf16")) return;
+    if (!mkv_kernels_force_isa("avx512bf16")) mkv_test_skip("no AVX512-BF16 on this CPU");
     CHECK(strcmp(mkv_kernels_isa(), "avx512bf16") == 0);
     const int64_t ins[] = {7, 61, 352, 600};
     const int64_t ns[] = {1, 3, 17, 100};
