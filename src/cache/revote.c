@@ -20,6 +20,8 @@ struct mkv_revote {
     const mkv_model *model;
     mkv_cold_store *cold;
     int n_evictable, n_dyn;
+    /* score in bf16 on AMX tiles (the ranking only; the K/V stay f32/int8) */
+    bool bf16_scores;
     int last_block_start;
     /* the current pass */
     const int32_t *tokens;
@@ -42,6 +44,7 @@ mkv_status mkv_revote_create(const mkv_revote_config *c, const mkv_model *model,
     r->model = model;
     r->n_evictable = n_evictable;
     r->n_dyn = n_dyn;
+    r->bf16_scores = mkv_cpu_has_amx() && hp->head_dim % 32 == 0;
     r->last_block_start = -1;
     r->promoted_per_layer = mkv_calloc((size_t)hp->n_layers, sizeof(int64_t), "re-vote counts");
     mkv_status st = r->promoted_per_layer ? MKV_OK : mkv_last_status();
@@ -113,8 +116,12 @@ bool mkv_revote_parse(const char *text, int *every) {
 
 /* ------------------------------------------------------------ one head */
 
+#define REVOTE_CHUNK_ROWS 64 /* cold rows dequantized per step before the bf16 rounding */
+
 typedef struct {
-    float *keys;          /* [n_keys][hd]: hot | cold (dequantized) | response */
+    float *keys;          /* [n_keys][hd]: hot | cold (dequantized) | response (f32 scores) */
+    uint16_t *keys16;     /* the same rounded to bf16 (bf16 scores) */
+    float *chunk;         /* [REVOTE_CHUNK_ROWS][hd] (bf16 scores) */
     float *votes;         /* [group][n_keys] */
     float *scores;        /* [n_hot + n_cold] */
     mkv_rank_entry *rank; /* [n_hot + n_cold] */
@@ -139,17 +146,31 @@ static void score_head(mkv_revote *r, const mkv_kv_store *store, int layer, int 
     const mkv_kv_head *head = &store->layers[layer].heads[g];
     int hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, q_dim = hp->n_heads * hd;
     int64_t n_keys = (int64_t)n_hot + n_cold + store->n_dyn;
-    memcpy(s->keys, head->k, (size_t)n_hot * hd * sizeof(float));
-    mkv_cold_get_keys(r->cold, layer, g, 0, n_cold, s->keys + (size_t)n_hot * hd);
-    memcpy(s->keys + (size_t)(n_hot + n_cold) * hd, (const float *)head->k + (size_t)n_hot * hd, (size_t)store->n_dyn * hd * sizeof(float));
+    const void *keys = s->keys;
+    if (r->bf16_scores) { /* hot | cold | response rounded to bf16, the cold rows a chunk at a time */
+        mkv_round_to_bf16(head->k, (int64_t)n_hot * hd, s->keys16);
+        for (int c0 = 0; c0 < n_cold; c0 += REVOTE_CHUNK_ROWS) {
+            int n = n_cold - c0 < REVOTE_CHUNK_ROWS ? n_cold - c0 : REVOTE_CHUNK_ROWS;
+            mkv_cold_get_keys(r->cold, layer, g, c0, n, s->chunk);
+            mkv_round_to_bf16(s->chunk, (int64_t)n * hd, s->keys16 + (size_t)(n_hot + c0) * hd);
+        }
+        mkv_round_to_bf16((const float *)head->k + (size_t)n_hot * hd, (int64_t)store->n_dyn * hd,
+                          s->keys16 + (size_t)(n_hot + n_cold) * hd);
+        keys = s->keys16;
+    } else {
+        memcpy(s->keys, head->k, (size_t)n_hot * hd * sizeof(float));
+        mkv_cold_get_keys(r->cold, layer, g, 0, n_cold, s->keys + (size_t)n_hot * hd);
+        memcpy(s->keys + (size_t)(n_hot + n_cold) * hd, (const float *)head->k + (size_t)n_hot * hd,
+               (size_t)store->n_dyn * hd * sizeof(float));
+    }
     memset(s->votes, 0, (size_t)group * n_keys * sizeof(float));
     float *vote_rows[group];
     for (int h = 0; h < group; h++) vote_rows[h] = s->votes + (size_t)h * n_keys;
-    mkv_kv_head_view view = {s->keys, s->keys, n_keys, hd};
+    mkv_kv_head_view view = {keys, keys, n_keys, hd};
     mkv_attention_args args = {
         .q = q + (size_t)g * group * hd, .n_q = n_q, .q_stride = q_dim, .out = NULL, .out_stride = q_dim,
         .n_heads = group, .n_kv_heads = 1, .head_dim = hd, .kv = &view, .scale = 1.0f / sqrtf((float)hd),
-        .vote_query = s->voters, .vote_sums = vote_rows, .votes_only = true,
+        .vote_query = s->voters, .vote_sums = vote_rows, .votes_only = true, .bf16 = r->bf16_scores,
     };
     mkv_attention(&args);
     mkv_votes_per_kv_head(vote_rows, group, 1, n_hot + n_cold, s->scores);
@@ -200,6 +221,8 @@ static int swap_head(mkv_revote *r, mkv_kv_store *store, int layer, int g, head_
 
 static void scratch_free(head_scratch *s) {
     mkv_free(s->keys);
+    mkv_free(s->keys16);
+    mkv_free(s->chunk);
     mkv_free(s->votes);
     mkv_free(s->scores);
     mkv_free(s->rank);
@@ -220,7 +243,13 @@ static mkv_status scratch_alloc(const mkv_revote *r, const mkv_kv_store *store, 
     size_t n_hot = 1; /* the new hot rows: at most the largest n_fixed */
     for (int g = 0; g < store->n_kv_heads; g++)
         if ((size_t)store->layers[layer].heads[g].n_fixed > n_hot) n_hot = (size_t)store->layers[layer].heads[g].n_fixed;
-    s->keys = mkv_malloc(keys * hd * sizeof(float), "re-vote keys");
+    if (r->bf16_scores) {
+        s->keys16 = mkv_malloc(keys * hd * sizeof(uint16_t), "re-vote keys");
+        s->chunk = mkv_malloc((size_t)REVOTE_CHUNK_ROWS * hd * sizeof(float), "re-vote keys");
+    } else {
+        s->keys = mkv_malloc(keys * hd * sizeof(float), "re-vote keys");
+    }
+    const bool keys_ok = r->bf16_scores ? s->keys16 && s->chunk : s->keys != NULL;
     s->votes = mkv_malloc(group * keys * sizeof(float), "re-vote votes");
     s->scores = mkv_malloc(ne * sizeof(float), "re-vote scores");
     s->rank = mkv_malloc(ne * sizeof(mkv_rank_entry), "re-vote ranking");
@@ -230,7 +259,7 @@ static mkv_status scratch_alloc(const mkv_revote *r, const mkv_kv_store *store, 
     s->new_v = mkv_malloc(n_hot * hd * sizeof(float), "re-vote hot values");
     s->new_pos = mkv_malloc(n_hot * sizeof(int32_t), "re-vote hot positions");
     s->order = mkv_malloc(n_hot * sizeof(int64_t), "re-vote order");
-    if (!s->keys || !s->votes || !s->scores || !s->rank || !s->keep || !s->voters || !s->new_k || !s->new_v ||
+    if (!keys_ok || !s->votes || !s->scores || !s->rank || !s->keep || !s->voters || !s->new_k || !s->new_v ||
         !s->new_pos || !s->order) {
         scratch_free(s);
         return mkv_last_status() ? mkv_last_status() : MKV_ERR_NOMEM;

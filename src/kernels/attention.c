@@ -59,7 +59,7 @@
 #define ATTN_Q_PANELS 8    /* query panels per tile: each packed key row is reused 8 * nr times */
 #define ATTN_KEY_ROWS_PER_TILE 8 /* key tile = 8 * mr keys                                  */
 #define ATTN_AMX_KEY_TILE 128    /* AMX: four 32-key tile blocks                            */
-#define ATTN_AMX_MIN_QUERIES 64  /* AMX without prepared values: at least this many queries */
+#define ATTN_AMX_MIN_QUERIES 64  /* AMX P.V without prepared values: at least this many queries */
 
 static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 
@@ -80,12 +80,12 @@ typedef struct {
 } scratch_layout;
 
 /* The kernels one call runs on: ops for the f32 tiles (softmax, votes),
- * dot for the two products (ops itself unless bf16); amx: the products on
- * tiles, with v_t[g] the transposed values of KV head g (row stride
- * vt_stride[g]). */
+ * dot for the two products (ops itself unless bf16); amx: Q.K^T on tiles;
+ * amx_pv: P.V on tiles too, with v_t[g] the transposed values of KV head g
+ * (row stride vt_stride[g]); without it P.V runs the dot table's tiles. */
 typedef struct {
     const mkv_isa_ops *ops, *dot;
-    bool bf16, amx;
+    bool bf16, amx, amx_pv;
     uint16_t **v_t;
     const int64_t *vt_stride;
 } attention_kernels;
@@ -192,7 +192,7 @@ static void accumulate_values(const attention_kernels *kern, const mkv_kv_head_v
                               int head_dim, int n_panels, int key_tile, bool first, const attention_scratch *scratch) {
     const mkv_isa_ops *dot = kern->dot;
     const int nr = dot->nr, mr = dot->mr;
-    if (kern->amx) { /* P's pairs come from mkv_amx_softmax_pairs */
+    if (kern->amx_pv) { /* P's pairs come from mkv_amx_softmax_pairs */
         const size_t pair_panel = (size_t)(key_tile / 2) * nr;
         mkv_amx_values(kern->v_t[g] + j0, kern->vt_stride[g], n_keys, head_dim, scratch->p_pairs, (int64_t)pair_panel,
                        n_panels, scratch->out_t, first);
@@ -254,7 +254,7 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
         /* AMX with outputs: the scale, the softmax and the bf16 pairs of P in
          * one pass (the same scaled scores as pass 2's); votes only (no P.V,
          * maybe kept score tiles, which pass 2 reads scaled): scaled here */
-        const bool fused = kern->amx && outputs;
+        const bool fused = kern->amx_pv && outputs;
         score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, !fused);
         if (ks->base)
             memcpy(kept_tile(ks, h, q0, j0, nr, key_tile), scratch->scores, (size_t)n_panels * key_tile * nr * sizeof(float));
@@ -397,22 +397,26 @@ bool mkv_attention_tiled(const mkv_isa_ops *ops, const mkv_isa_ops *dot_ops, boo
     if (ops->nr > 64 || ops->a_stride > 64) return false;
     if (dot_ops->nr != ops->nr || dot_ops->mr != ops->mr || dot_ops->a_stride != ops->a_stride) return false;
     amx = amx && args->bf16 && args->head_dim % 32 == 0 && ops->nr == 32 && args->n_kv_heads <= 4096;
-    /* Few queries and no prepared values (a decode step over a long cache):
-     * transposing every value row would cost more than the tiles save over
-     * vdpbf16ps (~2 ns per element against ~0.036 ns per element and query
-     * saved), so such calls run the vdpbf16ps tiles. */
-    if (amx && args->n_q < ATTN_AMX_MIN_QUERIES && !(args->values && values_match(args->values, args))) amx = false;
+    /* P.V on tiles needs V^T. With few queries and no prepared values (a
+     * decode step over a long cache) transposing every value row would cost
+     * more than the tiles save over vdpbf16ps (~2 ns per element against
+     * ~0.036 ns per element and query saved), so such calls run P.V on the
+     * vdpbf16ps tiles; Q.K^T stays on AMX tiles in every bf16 call, so the
+     * scores, and the votes, do not depend on it. Votes only: no P.V. */
+    const bool prepared = args->values && values_match(args->values, args);
+    const bool amx_pv = amx && !args->votes_only && (args->n_q >= ATTN_AMX_MIN_QUERIES || prepared);
     const int key_tile = amx ? ATTN_AMX_KEY_TILE : ATTN_KEY_ROWS_PER_TILE * ops->mr;
     const bool voting = args->vote_query != NULL && args->vote_sums != NULL;
     if (args->votes_only && !voting) return true; /* nothing asked for */
     /* AMX P.V needs V^T (none for votes only) */
     mkv_attention_values *own_values = NULL;
     const mkv_attention_values *values = NULL;
-    if (amx && !args->votes_only) {
-        values = args->values && values_match(args->values, args) ? args->values : (own_values = mkv_attention_values_create(args));
+    if (amx_pv) {
+        values = prepared ? args->values : (own_values = mkv_attention_values_create(args));
         if (!values) return false;
     }
-    const attention_kernels kern = {ops, dot_ops, args->bf16, amx, values ? values->v_t : NULL, values ? values->vt_stride : NULL};
+    const attention_kernels kern = {ops,    dot_ops, args->bf16, amx, amx_pv, values ? values->v_t : NULL,
+                                    values ? values->vt_stride : NULL};
     const scratch_layout layout = layout_for(ops, args->head_dim, key_tile);
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
 

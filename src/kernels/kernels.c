@@ -9,6 +9,7 @@
 #include "kernels/kernels_amx.h"
 #include "kernels/kernels_internal.h"
 #include "util/dtype.h"
+#include "util/fp16.h"
 
 /* F16C from CPUID leaf 1 (clang 14's __builtin_cpu_supports has no "f16c"). */
 static bool cpu_has_f16c(void) {
@@ -98,6 +99,14 @@ void mkv_matmul(float *y, const float *x, int64_t n, const mkv_tensor *w, const 
 bool mkv_cpu_has_bf16_dot(void) { return active_ops == &mkv_isa_avx512 && cpu_has_avx512bf16(); }
 
 bool mkv_cpu_has_amx(void) { return amx_on; }
+
+void mkv_round_to_bf16(const float *x, int64_t n, uint16_t *out) {
+    if (mkv_cpu_has_bf16_dot()) {
+        mkv_round_to_bf16_avx512bf16(x, n, out);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) out[i] = mkv_f32_to_bf16_ftz(x[i]);
+}
 
 /* bench_gemm's peaks per core: AMD Zen 5 vdpbf16ps 259-287 GFLOP/s (2x its
  * FMA peak), an Intel Xeon with AVX512-BF16 and AMX 87 vs 177 GFLOP/s (half

@@ -31,6 +31,9 @@ void mkv_matmul_bf16(float *y, const float *x, int64_t n, const mkv_tensor *w, c
 void mkv_matmul_bf16_ref(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
 /* mkv_matmul (F32, AUTO) or mkv_matmul_bf16 (BF16). */
 void mkv_matmul_as(mkv_compute compute, float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias);
+/* out[i] = bf16(x[i]) (nearest even, subnormals to zero, as the bf16
+ * matmul rounds its operands): AVX512-BF16 where the CPU has it. */
+void mkv_round_to_bf16(const float *x, int64_t n, uint16_t *out);
 /* One lane of vdpbf16ps: acc + a1*b1, rounded, + a0*b0, rounded (f32, nearest
  * even; bf16 subnormal inputs and f32 subnormal results flushed to zero). The
  * order and rounding were checked bit for bit against the instruction on

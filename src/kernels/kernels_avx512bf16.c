@@ -150,6 +150,13 @@ static void pack_value_pairs_bf16(const uint16_t *v, int64_t stride, int n_keys,
     }
 }
 
+void mkv_round_to_bf16_avx512bf16(const float *x, int64_t n, uint16_t *out) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mask = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        _mm256_mask_storeu_epi16(out + i, mask, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, x + i)));
+    }
+}
+
 const mkv_isa_ops mkv_isa_avx512bf16 = {
     .name = "avx512bf16",
     .mr = MR,

@@ -90,6 +90,8 @@ extern const mkv_isa_ops mkv_isa_avx2;
  * dtype, pack_x_panel, the bf16 attention packers); the f32 ops of
  * attention and the vector ops come from mkv_isa_avx512. */
 extern const mkv_isa_ops mkv_isa_avx512bf16;
+/* mkv_round_to_bf16 on vcvtneps2bf16 (kernels_avx512bf16.c). */
+void mkv_round_to_bf16_avx512bf16(const float *x, int64_t n, uint16_t *out);
 
 /* The table in use, or NULL for the scalar references. */
 const mkv_isa_ops *mkv_kernels_ops(void);

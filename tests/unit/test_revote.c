@@ -11,6 +11,7 @@
 #include "cache/engine.h"
 #include "cache/revote.h"
 #include "generate/generate.h"
+#include "kernels/kernels.h"
 #include "synthetic_model.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -232,6 +233,68 @@ TEST(revote_promotes_the_evicted_row_the_queries_need) {
         mkv_kv_store_free(&store);
         synthetic_model_free(m);
     }
+}
+
+/* One re-vote of a 300-row prompt (hd 32, 2 KV heads, 48 hot rows each) with
+ * the scores of the given kind; returns the hot positions [2][48]. */
+static void revote_hot_positions(bool amx, int32_t *hot) {
+    if (!mkv_kernels_force_isa(amx ? "amx" : "avx512")) mkv_kernels_force_isa("auto");
+    mkv_model *m = synthetic_model(MKV_ARCH_LLADA, 1, 64, 2, 2, 16, 40, 3);
+    REQUIRE(m);
+    const int n_ev = 300, n_dyn = 4, hd = 32, H = 2, n_keep = 48, n_q = 24;
+    mkv_kv_store store;
+    REQUIRE(mkv_kv_store_init(&store, 1, H, hd, n_ev, n_dyn, false) == MKV_OK);
+    unsigned seed = 7;
+    for (int h = 0; h < H; h++)
+        for (int e = 0; e < (n_ev + n_dyn) * hd; e++) {
+            seed = seed * 1664525u + 1013904223u;
+            float val = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+            if (e / hd == 250) val = e % hd < 4 ? 3.0f : 0.0f; /* the needle: along the queries' first dims */
+            ((float *)store.layers[0].heads[h].k)[e] = val;
+            ((float *)store.layers[0].heads[h].v)[e] = val;
+        }
+    mkv_revote_config rc = {MKV_COLD_RAM, MKV_REVOTE_BLOCK};
+    mkv_revote *rv = NULL;
+    REQUIRE(mkv_revote_create(&rc, m, n_ev, n_dyn, &rv) == MKV_OK);
+    int32_t keep[48];
+    for (int i = 0; i < n_keep; i++) keep[i] = i * 6; /* 250 is not among them */
+    for (int h = 0; h < H; h++) {
+        mkv_kv_head *head = &store.layers[0].heads[h];
+        REQUIRE(mkv_cold_capture(mkv_revote_cold(rv), 0, h, head->k, head->v, n_ev, keep, n_keep) == MKV_OK);
+        REQUIRE(mkv_kv_head_keep(&store, 0, h, keep, n_keep) == MKV_OK);
+    }
+    float q[24 * 64];
+    for (int e = 0; e < n_q * 64; e++) {
+        seed = seed * 1664525u + 1013904223u;
+        q[e] = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f + ((e % hd) < 4 ? 2.0f : 0.0f);
+    }
+    int64_t promoted = 0;
+    REQUIRE(mkv_revote_layer(rv, &store, 0, q, n_q, &promoted) == MKV_OK);
+    CHECK(promoted > 0);
+    for (int h = 0; h < H; h++) memcpy(hot + h * n_keep, store.layers[0].heads[h].fixed_positions, n_keep * sizeof(int32_t));
+    mkv_revote_free(rv);
+    mkv_kv_store_free(&store);
+    synthetic_model_free(m);
+    mkv_kernels_force_isa("auto");
+}
+
+/* On AMX CPUs the re-vote scores in bf16 on tiles (the ranking only): the
+ * needle is promoted and the hot sets agree with f32 scores on >= 95%. */
+TEST(revote_bf16_scores_keep_the_f32_choice) {
+    if (!mkv_kernels_force_isa("amx")) mkv_test_skip("no AMX tiles on this CPU: the re-vote scores in f32");
+    mkv_kernels_force_isa("auto");
+    int32_t hot_f32[96], hot_bf16[96];
+    revote_hot_positions(false, hot_f32);
+    revote_hot_positions(true, hot_bf16);
+    int common = 0, needle = 0;
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 48; i++) {
+            needle += hot_bf16[h * 48 + i] == 250;
+            for (int j = 0; j < 48; j++) common += hot_bf16[h * 48 + i] == hot_f32[h * 48 + j];
+        }
+    printf("     bf16 re-vote keeps %d of the 96 hot rows f32 keeps\n", common);
+    CHECK_EQ_INT(needle, 2);
+    CHECK(common >= 92);
 }
 
 static mkv_cache_config maskkv_config(int budget) {
