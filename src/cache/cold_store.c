@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kernels/kernels.h"
 #include "util/alloc.h"
 
 /* Region of one (layer, head), page aligned:
@@ -221,6 +222,13 @@ void mkv_cold_get_keys(const mkv_cold_store *s, int layer, int head, int first, 
     size_t hd = (size_t)s->head_dim;
     for (int i = 0; i < n; i++)
         mkv_cold_dequantize_row(r.k + (size_t)(first + i) * hd, r.k_scale[first + i], s->head_dim, k + (size_t)i * hd);
+}
+
+void mkv_cold_get_keys_bf16(const mkv_cold_store *s, int layer, int head, int first, int n, uint16_t *k) {
+    region_view r = region(s, layer, head);
+    size_t hd = (size_t)s->head_dim;
+    for (int i = 0; i < n; i++)
+        mkv_dequantize_i8_to_bf16(r.k + (size_t)(first + i) * hd, r.k_scale[first + i], s->head_dim, k + (size_t)i * hd);
 }
 
 void mkv_cold_set(mkv_cold_store *s, int layer, int head, int slot, int32_t position, const float *k, const float *v) {

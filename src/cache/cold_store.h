@@ -51,6 +51,9 @@ void mkv_cold_get(const mkv_cold_store *store, int layer, int head, int slot, fl
 /* Dequantized K of slots first .. first + n - 1 into k [n][head_dim] (the
  * values mkv_cold_get gives, bit for bit). */
 void mkv_cold_get_keys(const mkv_cold_store *store, int layer, int head, int first, int n, float *k);
+/* The same keys rounded to bf16 (mkv_dequantize_i8_to_bf16: the values of
+ * mkv_cold_get_keys, then rounded) into k [n][head_dim]. */
+void mkv_cold_get_keys_bf16(const mkv_cold_store *store, int layer, int head, int first, int n, uint16_t *k);
 /* Quantizes a row into a slot that already holds a row (a swap). */
 void mkv_cold_set(mkv_cold_store *store, int layer, int head, int slot, int32_t position, const float *k, const float *v);
 /* File mode: drops the head's pages from the process's memory (the data stays

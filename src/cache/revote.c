@@ -116,12 +116,9 @@ bool mkv_revote_parse(const char *text, int *every) {
 
 /* ------------------------------------------------------------ one head */
 
-#define REVOTE_CHUNK_ROWS 64 /* cold rows dequantized per step before the bf16 rounding */
-
 typedef struct {
     float *keys;          /* [n_keys][hd]: hot | cold (dequantized) | response (f32 scores) */
     uint16_t *keys16;     /* the same rounded to bf16 (bf16 scores) */
-    float *chunk;         /* [REVOTE_CHUNK_ROWS][hd] (bf16 scores) */
     float *votes;         /* [group][n_keys] */
     float *scores;        /* [n_hot + n_cold] */
     mkv_rank_entry *rank; /* [n_hot + n_cold] */
@@ -147,13 +144,9 @@ static void score_head(mkv_revote *r, const mkv_kv_store *store, int layer, int 
     int hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, q_dim = hp->n_heads * hd;
     int64_t n_keys = (int64_t)n_hot + n_cold + store->n_dyn;
     const void *keys = s->keys;
-    if (r->bf16_scores) { /* hot | cold | response rounded to bf16, the cold rows a chunk at a time */
+    if (r->bf16_scores) { /* hot | cold | response rounded to bf16 */
         mkv_round_to_bf16(head->k, (int64_t)n_hot * hd, s->keys16);
-        for (int c0 = 0; c0 < n_cold; c0 += REVOTE_CHUNK_ROWS) {
-            int n = n_cold - c0 < REVOTE_CHUNK_ROWS ? n_cold - c0 : REVOTE_CHUNK_ROWS;
-            mkv_cold_get_keys(r->cold, layer, g, c0, n, s->chunk);
-            mkv_round_to_bf16(s->chunk, (int64_t)n * hd, s->keys16 + (size_t)(n_hot + c0) * hd);
-        }
+        mkv_cold_get_keys_bf16(r->cold, layer, g, 0, n_cold, s->keys16 + (size_t)n_hot * hd);
         mkv_round_to_bf16((const float *)head->k + (size_t)n_hot * hd, (int64_t)store->n_dyn * hd,
                           s->keys16 + (size_t)(n_hot + n_cold) * hd);
         keys = s->keys16;
@@ -222,7 +215,6 @@ static int swap_head(mkv_revote *r, mkv_kv_store *store, int layer, int g, head_
 static void scratch_free(head_scratch *s) {
     mkv_free(s->keys);
     mkv_free(s->keys16);
-    mkv_free(s->chunk);
     mkv_free(s->votes);
     mkv_free(s->scores);
     mkv_free(s->rank);
@@ -245,11 +237,10 @@ static mkv_status scratch_alloc(const mkv_revote *r, const mkv_kv_store *store, 
         if ((size_t)store->layers[layer].heads[g].n_fixed > n_hot) n_hot = (size_t)store->layers[layer].heads[g].n_fixed;
     if (r->bf16_scores) {
         s->keys16 = mkv_malloc(keys * hd * sizeof(uint16_t), "re-vote keys");
-        s->chunk = mkv_malloc((size_t)REVOTE_CHUNK_ROWS * hd * sizeof(float), "re-vote keys");
     } else {
         s->keys = mkv_malloc(keys * hd * sizeof(float), "re-vote keys");
     }
-    const bool keys_ok = r->bf16_scores ? s->keys16 && s->chunk : s->keys != NULL;
+    const bool keys_ok = r->bf16_scores ? s->keys16 != NULL : s->keys != NULL;
     s->votes = mkv_malloc(group * keys * sizeof(float), "re-vote votes");
     s->scores = mkv_malloc(ne * sizeof(float), "re-vote scores");
     s->rank = mkv_malloc(ne * sizeof(mkv_rank_entry), "re-vote ranking");

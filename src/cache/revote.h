@@ -25,7 +25,10 @@
  * attention's votes-only mode: softmax statistics and vote sums, no P.V,
  * each score computed once; tiled, no n x n buffer), the KV heads split over
  * the threads, one head's keys dequantized per thread at a time; plus the
- * response pass. */
+ * response pass. On CPUs with AMX tiles (mkv_cpu_has_amx) and head_dim a
+ * multiple of 32 the scores are bf16 products on tiles (the keys rounded to
+ * bf16 as they are dequantized, the queries in the attention): the ranking
+ * only, the K/V stay as stored; elsewhere f32. */
 #ifndef MKV_REVOTE_H
 #define MKV_REVOTE_H
 

@@ -108,6 +108,14 @@ void mkv_round_to_bf16(const float *x, int64_t n, uint16_t *out) {
     for (int64_t i = 0; i < n; i++) out[i] = mkv_f32_to_bf16_ftz(x[i]);
 }
 
+void mkv_dequantize_i8_to_bf16(const int8_t *q, float scale, int64_t n, uint16_t *out) {
+    if (mkv_cpu_has_bf16_dot()) {
+        mkv_dequantize_i8_to_bf16_avx512bf16(q, scale, n, out);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) out[i] = mkv_f32_to_bf16_ftz(scale * (float)q[i]);
+}
+
 /* bench_gemm's peaks per core: AMD Zen 5 vdpbf16ps 259-287 GFLOP/s (2x its
  * FMA peak), an Intel Xeon with AVX512-BF16 and AMX 87 vs 177 GFLOP/s (half
  * of its FMA peak: bf16 compute ran 0.6x the f32 speed there) but AMX tiles

@@ -34,6 +34,9 @@ void mkv_matmul_as(mkv_compute compute, float *y, const float *x, int64_t n, con
 /* out[i] = bf16(x[i]) (nearest even, subnormals to zero, as the bf16
  * matmul rounds its operands): AVX512-BF16 where the CPU has it. */
 void mkv_round_to_bf16(const float *x, int64_t n, uint16_t *out);
+/* out[i] = bf16(scale * q[i]) (the f32 product, then mkv_round_to_bf16's
+ * rounding): an int8 row with its scale straight to bf16. */
+void mkv_dequantize_i8_to_bf16(const int8_t *q, float scale, int64_t n, uint16_t *out);
 /* One lane of vdpbf16ps: acc + a1*b1, rounded, + a0*b0, rounded (f32, nearest
  * even; bf16 subnormal inputs and f32 subnormal results flushed to zero). The
  * order and rounding were checked bit for bit against the instruction on

@@ -157,6 +157,15 @@ void mkv_round_to_bf16_avx512bf16(const float *x, int64_t n, uint16_t *out) {
     }
 }
 
+void mkv_dequantize_i8_to_bf16_avx512bf16(const int8_t *q, float scale, int64_t n, uint16_t *out) {
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mask = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        const __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, q + i))), s);
+        _mm256_mask_storeu_epi16(out + i, mask, (__m256i)_mm512_cvtneps_pbh(x));
+    }
+}
+
 const mkv_isa_ops mkv_isa_avx512bf16 = {
     .name = "avx512bf16",
     .mr = MR,

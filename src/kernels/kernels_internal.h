@@ -92,6 +92,7 @@ extern const mkv_isa_ops mkv_isa_avx2;
 extern const mkv_isa_ops mkv_isa_avx512bf16;
 /* mkv_round_to_bf16 on vcvtneps2bf16 (kernels_avx512bf16.c). */
 void mkv_round_to_bf16_avx512bf16(const float *x, int64_t n, uint16_t *out);
+void mkv_dequantize_i8_to_bf16_avx512bf16(const int8_t *q, float scale, int64_t n, uint16_t *out);
 
 /* The table in use, or NULL for the scalar references. */
 const mkv_isa_ops *mkv_kernels_ops(void);

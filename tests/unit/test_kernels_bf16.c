@@ -412,3 +412,26 @@ TEST(kern_bf16_attention_matches_reference_and_f32) {
     }
     mkv_kernels_force_isa("auto");
 }
+
+/* The row roundings the re-vote uses: the SIMD paths give the scalar
+ * rounding (nearest even, subnormals to zero) bit for bit, tails included. */
+TEST(kern_bf16_row_roundings_match_scalar) {
+    unsigned seed = 99;
+    for (int n = 1; n <= 70; n += 3) {
+        int8_t q[70];
+        float x[70];
+        uint16_t got[70], want[70];
+        const float scale = 0.0173f * (float)n;
+        for (int i = 0; i < n; i++) {
+            q[i] = (int8_t)((int)(next_random(&seed) % 255) - 127);
+            x[i] = uniform(&seed) * ldexpf(1.0f, (int)(next_random(&seed) % 60) - 30);
+        }
+        x[0] = ldexpf(1.0f, -130); /* subnormal -> 0 */
+        mkv_dequantize_i8_to_bf16(q, scale, n, got);
+        for (int i = 0; i < n; i++) want[i] = mkv_f32_to_bf16_ftz(scale * (float)q[i]);
+        CHECK(memcmp(got, want, (size_t)n * sizeof got[0]) == 0);
+        mkv_round_to_bf16(x, n, got);
+        for (int i = 0; i < n; i++) want[i] = mkv_f32_to_bf16_ftz(x[i]);
+        CHECK(memcmp(got, want, (size_t)n * sizeof got[0]) == 0);
+    }
+}
