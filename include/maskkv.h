@@ -216,7 +216,7 @@ MKV_API bool mkv_cpu_has_bf16_dot(void);
  * from vdpbf16ps's in the last bits. [thread-safe] */
 MKV_API bool mkv_cpu_has_amx(void);
 /* Whether those products are faster than f32 FMAs here, so that AUTO picks
- * BF16: AMX (3.1 TFLOP/s per core measured, 17x the f32 FMA rate) and AMD
+ * BF16: AMX (3.0 TFLOP/s per core measured, 14x the f32 FMA rate) and AMD
  * CPUs (Zen 4/5: vdpbf16ps does twice the FLOPs of an FMA); not Intel's
  * vdpbf16ps alone, which measured half the FMA rate. [thread-safe] */
 MKV_API bool mkv_cpu_bf16_dot_is_fast(void);

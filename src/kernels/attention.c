@@ -152,17 +152,20 @@ static void pack_queries(const attention_kernels *kern, const float *const *quer
     for (size_t e = 0; e < (size_t)head_dim * ops->nr; e++) q_t[e] *= scale;
 }
 
-/* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys (bf16:
- * the pair products, then times scale). */
-static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
-                       float scale, int n_panels, int key_tile, const attention_scratch *scratch, bool scale_here) {
+/* The key rows of a tile against the query panels, unscaled for bf16:
+ * AMX tiles on the key rows as stored, else the dot table's micro-kernel
+ * on packed key panels (f32: the queries are pre-scaled). */
+static void key_tile_products(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys,
+                              int head_dim, int n_panels, int key_tile, const attention_scratch *scratch) {
     const mkv_isa_ops *dot = kern->dot;
     const int mr = dot->mr, nr = dot->nr;
-    if (kern->amx)
+    if (kern->amx) {
         mkv_amx_scores((const uint16_t *)kv->k + j0 * kv->stride, kv->stride, n_keys, head_dim, scratch->q_t,
                        (int64_t)head_dim * nr, n_panels, scratch->scores, key_tile, (uint16_t *)scratch->key_panel,
                        scratch->v_pairs);
-    for (int jj = 0; !kern->amx && jj < n_keys; jj += mr) {
+        return;
+    }
+    for (int jj = 0; jj < n_keys; jj += mr) {
         const int rows = n_keys - jj < mr ? n_keys - jj : mr;
         if (kern->bf16) {
             const uint16_t *key_rows[64];
@@ -179,7 +182,16 @@ static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv
             dot->micro_kernel(rows, nr, head_dim, scratch->key_panel, dot->a_stride, scratch->q_t + (size_t)p * head_dim * nr,
                               scratch->scores + ((size_t)p * key_tile + jj) * nr, nr, false);
     }
-    if (kern->bf16 && !(kern->amx && !scale_here)) /* one f32 multiply per score, as the scalar loop (vectorized) */
+}
+
+/* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys (bf16:
+ * the pair products, then times scale unless the caller scales them itself,
+ * scale_here = false: the fused AMX softmax). */
+static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
+                       float scale, int n_panels, int key_tile, const attention_scratch *scratch, bool scale_here) {
+    const int nr = kern->dot->nr;
+    key_tile_products(kern, kv, j0, n_keys, head_dim, n_panels, key_tile, scratch);
+    if (kern->bf16 && scale_here) /* one f32 multiply per score, as the scalar loop (vectorized) */
         for (int p = 0; p < n_panels; p++) {
             float *tile = scratch->scores + (size_t)p * key_tile * nr;
             kern->ops->scale_mul(tile, tile, scale, NULL, (int64_t)n_keys * nr);

@@ -119,7 +119,7 @@ void mkv_dequantize_i8_to_bf16(const int8_t *q, float scale, int64_t n, uint16_t
 /* bench_gemm's peaks per core: AMD Zen 5 vdpbf16ps 259-287 GFLOP/s (2x its
  * FMA peak), an Intel Xeon with AVX512-BF16 and AMX 87 vs 177 GFLOP/s (half
  * of its FMA peak: bf16 compute ran 0.6x the f32 speed there) but AMX tiles
- * 3.1 TFLOP/s (bench/bench_amx_peak). */
+ * 3.0 TFLOP/s per core (bench_gemm's AMX tile peak). */
 bool mkv_cpu_bf16_dot_is_fast(void) { return amx_on || (mkv_cpu_has_bf16_dot() && __builtin_cpu_is("amd")); }
 
 void mkv_matmul_bf16(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
@@ -153,16 +153,19 @@ bool mkv_compute_from_name(const char *name, mkv_compute *compute) {
     return false;
 }
 
+/* bf16 attention on AMX tiles: the tile unit in use and whole 32-channel tiles. */
+static bool attention_on_amx(const mkv_attention_args *args) {
+    return args->bf16 && amx_on && args->head_dim % 32 == 0 && mkv_cpu_has_bf16_dot();
+}
+
 mkv_attention_values *mkv_attention_prepare_values(const mkv_attention_args *args) {
-    if (!args->bf16 || !amx_on || args->head_dim % 32 || !mkv_cpu_has_bf16_dot()) return NULL;
-    return mkv_attention_values_create(args);
+    return attention_on_amx(args) ? mkv_attention_values_create(args) : NULL;
 }
 
 void mkv_attention(const mkv_attention_args *args) {
     const mkv_isa_ops *ops = active_ops;
     if (args->bf16) {
-        const bool amx = amx_on && args->head_dim % 32 == 0;
-        if (mkv_cpu_has_bf16_dot() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, amx, args)) return;
+        if (mkv_cpu_has_bf16_dot() && mkv_attention_tiled(ops, &mkv_isa_avx512bf16, attention_on_amx(args), args)) return;
     } else if (ops && mkv_attention_tiled(ops, ops, false, args)) {
         return;
     }

@@ -96,6 +96,33 @@ static int check_near_exact(const float *y, const float *x, const float *w_exact
     return failures;
 }
 
+/* W [out][in] in `dtype` from random values (K-quants, which have no
+ * quantizer here: random blocks) and its exact f32 values. */
+typedef struct {
+    mkv_tensor w;
+    void *data; /* w.data, owned */
+    float *exact;
+} test_weights;
+
+static test_weights random_weights(mkv_dtype dtype, int64_t in, int64_t out, unsigned *seed) {
+    const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
+    float *source = random_floats(in * out, seed, 1.0f);
+    size_t bytes = mkv_dtype_row_bytes(dtype, in) * (size_t)out;
+    void *data = malloc(bytes);
+    if (traits->from_float) traits->from_float(source, data, in * out);
+    else mkv_test_random_blocks(dtype, data, in * out / traits->block_size, (*seed)++);
+    test_weights t = {{.dtype = dtype, .n_dims = 2, .ne = {in, out, 1, 1}, .data = data, .n_bytes = bytes}, data,
+                      malloc((size_t)(in * out) * sizeof(float))};
+    traits->to_float(data, t.exact, in * out);
+    free(source);
+    return t;
+}
+
+static void free_weights(test_weights *t) {
+    free(t->data);
+    free(t->exact);
+}
+
 TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
     const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_F16, MKV_TYPE_Q8_0, MKV_TYPE_Q4_0, MKV_TYPE_Q4_K};
     const int64_t ins[] = {7, 61, 256, 608};
@@ -114,13 +141,9 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
                     const int64_t in = ins[a], n = ns[b], out = outs[c];
                     if (in % traits->block_size) continue;
                     if ((a + b + c) % 2 && dtype != MKV_TYPE_BF16) continue; /* half the grid for the other dtypes */
-                    float *source = random_floats(in * out, &seed, 1.0f), *w_exact = malloc((size_t)(in * out) * sizeof(float));
-                    size_t bytes = mkv_dtype_row_bytes(dtype, in) * (size_t)out;
-                    void *data = malloc(bytes);
-                    if (traits->from_float) traits->from_float(source, data, in * out);
-                    else mkv_test_random_blocks(dtype, data, in * out / traits->block_size, seed++); /* read-only K-quants */
-                    traits->to_float(data, w_exact, in * out);
-                    mkv_tensor w = {.dtype = dtype, .n_dims = 2, .ne = {in, out, 1, 1}, .data = data, .n_bytes = bytes};
+                    test_weights tw = random_weights(dtype, in, out, &seed);
+                    const mkv_tensor w = tw.w;
+                    const float *w_exact = tw.exact;
                     float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
                     float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
                     float *y1 = malloc((size_t)(n * out) * sizeof(float));
@@ -137,9 +160,7 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
                     if (check_near_exact(y, x, w_exact, n, in, out, bias))
                         mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: off the f32 product", traits->name,
                                       (long long)in, (long long)n, (long long)out);
-                    free(source);
-                    free(w_exact);
-                    free(data);
+                    free_weights(&tw);
                     free(x);
                     free(bias);
                     free(y_ref);
@@ -193,13 +214,9 @@ TEST(kern_bf16_matmul_amx_within_f32_accumulation_error) {
                     const int64_t in = ins[a], n = ns[b], out = outs[c];
                     if (in % traits->block_size || (a + b + c + t) % 3) continue; /* a third of the grid */
                     if (n * in * out > 200000000) continue;
-                    float *source = random_floats(in * out, &seed, 1.0f), *w_exact = malloc((size_t)(in * out) * sizeof(float));
-                    size_t bytes = mkv_dtype_row_bytes(dtype, in) * (size_t)out;
-                    void *data = malloc(bytes);
-                    if (traits->from_float) traits->from_float(source, data, in * out);
-                    else mkv_test_random_blocks(dtype, data, in * out / traits->block_size, seed++);
-                    traits->to_float(data, w_exact, in * out);
-                    mkv_tensor w = {.dtype = dtype, .n_dims = 2, .ne = {in, out, 1, 1}, .data = data, .n_bytes = bytes};
+                    test_weights tw = random_weights(dtype, in, out, &seed);
+                    const mkv_tensor w = tw.w;
+                    const float *w_exact = tw.exact;
                     float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
                     float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
                     float *y1 = malloc((size_t)(n * out) * sizeof(float)), *y_row = malloc((size_t)out * sizeof(float));
@@ -219,9 +236,7 @@ TEST(kern_bf16_matmul_amx_within_f32_accumulation_error) {
                         mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: AMX off the exact bf16 product",
                                       traits->name, (long long)in, (long long)n, (long long)out);
                     cases++;
-                    free(source);
-                    free(w_exact);
-                    free(data);
+                    free_weights(&tw);
                     free(x);
                     free(bias);
                     free(y_ref);

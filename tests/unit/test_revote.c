@@ -329,6 +329,14 @@ static float *engine_logits(const mkv_model *m, const mkv_cache_config *c, const
     return logits;
 }
 
+/* n_prompt pseudo-random prompt ids, then masks up to n_total. */
+static void random_prompt_then_masks(const mkv_model *m, int32_t *tokens, int n_prompt, int n_total, unsigned s) {
+    for (int i = 0; i < n_total; i++) {
+        s = s * 1664525u + 1013904223u;
+        tokens[i] = i < n_prompt ? 3 + (int32_t)((s >> 8) % 50u) : m->hp.mask_id;
+    }
+}
+
 TEST(revote_off_or_nothing_evicted_is_bit_identical) {
     for (int arch = 0; arch < 2; arch++) {
         mkv_model *m = arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, 11)
@@ -336,11 +344,7 @@ TEST(revote_off_or_nothing_evicted_is_bit_identical) {
         REQUIRE(m);
         int n_prompt = 24, n_total = 32, n = 8;
         int32_t tokens[32];
-        unsigned s = 5;
-        for (int i = 0; i < n_total; i++) {
-            s = s * 1664525u + 1013904223u;
-            tokens[i] = i < n_prompt ? 3 + (int32_t)((s >> 8) % 50u) : m->hp.mask_id;
-        }
+        random_prompt_then_masks(m, tokens, n_prompt, n_total, 5u);
         tokens[n_prompt + 1] = 7; /* decoded tokens beside masks */
         tokens[n_prompt + 4] = 9;
         size_t bytes = (size_t)8 * n * m->hp.n_vocab * sizeof(float);
@@ -376,11 +380,7 @@ TEST(revote_same_for_any_thread_count) {
         REQUIRE(m);
         int n_prompt = 24, n_total = 32, n = 8;
         int32_t tokens[32];
-        unsigned s = 9;
-        for (int i = 0; i < n_total; i++) {
-            s = s * 1664525u + 1013904223u;
-            tokens[i] = i < n_prompt ? 3 + (int32_t)((s >> 8) % 50u) : m->hp.mask_id;
-        }
+        random_prompt_then_masks(m, tokens, n_prompt, n_total, 9u);
         mkv_cache_config rv = maskkv_config(4);
         rv.revote = (mkv_revote_config){MKV_COLD_FILE, 1};
         const int saved = omp_get_max_threads();
