@@ -42,9 +42,12 @@
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
-#define AMX_NR 32          /* columns of a packed B panel (two tiles)           */
-#define AMX_ROW_CHUNK 2048 /* rows of x rounded to bf16 per pass over W         */
-#define AMX_NC 64          /* output columns per work item (two panels)         */
+#define AMX_NR 32          /* columns of a packed B panel (two tiles)                  */
+#define AMX_ROW_CHUNK 2048 /* rows of x rounded to bf16 per pass over W                */
+#define AMX_NC 256         /* output columns per work item at most (eight panels)      */
+#define AMX_KC 4096        /* k per pass of a C block held in tiles (its A, B: in L2)  */
+#define AMX_W_BLOCK_BYTES (1 << 20) /* packed W of a work item at most (L2: 2 MiB)     */
+#define AMX_TILE 512       /* bf16 elements of one A tile (16 rows x 32)               */
 
 typedef struct {
     uint8_t palette_id, start_row, reserved[14];
@@ -85,13 +88,15 @@ void mkv_amx_end(void) { _tile_release(); }
 
 /* The 2 x 2 block of C tiles 0-3 (0: rows 0-15 x cols 0-15, 1: rows 0-15 x
  * cols 16-31, 2, 3: rows 16-31) += A[32][k_pad] . B over k_pad (a multiple
- * of 32): A rows at a + r * a_stride (bf16), B the pair panel
+ * of 32): the A tiles of rows 0-15 and 16-31 for k at a_top / a_bottom + (k
+ * / 32) * a_step (bf16 elements; rows a_row_bytes apart), B the pair panel
  * [k_pad / 2][b_stride] from b (two 16-column tiles at b and b + 16). */
-static inline __attribute__((always_inline)) void accumulate_2x2(const uint16_t *a, int64_t a_stride, const float *b,
+static inline __attribute__((always_inline)) void accumulate_2x2(const uint16_t *a_top, const uint16_t *a_bottom,
+                                                                 int64_t a_step, int64_t a_row_bytes, const float *b,
                                                                  int64_t b_stride, int64_t k_pad) {
     for (int64_t k = 0; k < k_pad; k += 32) {
-        _tile_loadd(4, a + k, a_stride * 2);
-        _tile_loadd(5, a + 16 * a_stride + k, a_stride * 2);
+        _tile_loadd(4, a_top + (k / 32) * a_step, a_row_bytes);
+        _tile_loadd(5, a_bottom + (k / 32) * a_step, a_row_bytes);
         _tile_loadd(6, b + (k / 2) * b_stride, b_stride * 4);
         _tile_loadd(7, b + (k / 2) * b_stride + 16, b_stride * 4);
         _tile_dpbf16ps(0, 4, 6);
@@ -99,6 +104,12 @@ static inline __attribute__((always_inline)) void accumulate_2x2(const uint16_t 
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
+}
+
+/* A as 32 row-major bf16 rows a_stride elements apart. */
+static inline __attribute__((always_inline)) void accumulate_2x2_rows(const uint16_t *a, int64_t a_stride,
+                                                                      const float *b, int64_t b_stride, int64_t k_pad) {
+    accumulate_2x2(a, a + 16 * a_stride, 32, a_stride * 2, b, b_stride, k_pad);
 }
 
 static inline void zero_c_block(void) {
@@ -130,7 +141,7 @@ static inline void store_c_block(float *c, int64_t c_stride) {
 static void gemm_block_2x2(const uint16_t *a, int64_t a_stride, const float *b, int64_t b_stride, int64_t k_pad,
                            float *y, int64_t y_stride, int rows, int cols, float *stage) {
     zero_c_block();
-    accumulate_2x2(a, a_stride, b, b_stride, k_pad);
+    accumulate_2x2_rows(a, a_stride, b, b_stride, k_pad);
     if (rows == 32 && cols == 32) {
         store_c_block(y, y_stride);
         return;
@@ -139,31 +150,106 @@ static void gemm_block_2x2(const uint16_t *a, int64_t a_stride, const float *b, 
     for (int r = 0; r < rows; r++) memcpy(y + r * y_stride, stage + r * 32, (size_t)cols * sizeof(float));
 }
 
-/* x rows [r0, r0 + rows) rounded to bf16 (RNE, vcvtneps2bf16), row stride
- * k_pad, zero beyond `in` and for the padding rows up to rows_pad. */
-static void round_rows(const float *x, int64_t in, int64_t rows, int64_t rows_pad, int64_t k_pad, uint16_t *out) {
+/* x rows [0, rows) rounded to bf16 (RNE, as vcvtneps2bf16) as A tiles: rows
+ * r..r+15 (r a multiple of 16) for k..k+31 are the tile at ((r / 16) *
+ * k_tiles + k / 32) * AMX_TILE, 64 bytes per row; zero beyond `in` and for
+ * the padding rows up to rows_pad. */
+static void round_rows_to_tiles(const float *x, int64_t in, int64_t rows, int64_t rows_pad, int64_t k_pad,
+                                uint16_t *tiles) {
+    const int64_t k_tiles = k_pad / 32;
 #pragma omp parallel for schedule(static) if (rows * in >= 65536)
     for (int64_t r = 0; r < rows_pad; r++) {
-        uint16_t *dst = out + r * k_pad;
-        if (r >= rows) {
-            memset(dst, 0, (size_t)k_pad * sizeof *dst);
-            continue;
+        uint16_t *dst = tiles + (r / 16) * k_tiles * AMX_TILE + (r % 16) * 32;
+        const float *src = x + r * in;
+        for (int64_t kt = 0; kt < k_tiles; kt++) {
+            const int64_t k = kt * 32, left = r < rows ? (in - k < 32 ? in - k : 32) : 0;
+            __m512 lo, hi;
+            if (left == 32) {
+                lo = _mm512_loadu_ps(src + k);
+                hi = _mm512_loadu_ps(src + k + 16);
+            } else {
+                const __mmask16 lo_mask = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);
+                const __mmask16 hi_mask = (__mmask16)(left <= 16 ? 0 : (1u << (left - 16)) - 1);
+                lo = _mm512_maskz_loadu_ps(lo_mask, left > 0 ? src + k : x);
+                hi = _mm512_maskz_loadu_ps(hi_mask, left > 16 ? src + k + 16 : x);
+            }
+            _mm512_storeu_si512((void *)(dst + kt * AMX_TILE), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
         }
-        mkv_round_to_bf16_avx512bf16(x + r * in, in, dst);
-        memset(dst + in, 0, (size_t)(k_pad - in) * sizeof *dst);
     }
 }
 
-/* One B panel: W rows row_ptrs[0..31] over all of k as pair slots
- * [k_pad / 2][32] (the vdpbf16ps table's packer, 256 k at a time), zero
- * slots beyond `in`. */
-static void pack_w_panel_full(mkv_dtype dtype, const void *const *row_ptrs, int64_t in, int64_t k_pad, float *panel) {
-    for (int64_t k0 = 0; k0 < in; k0 += MKV_GEMM_KC) {
-        const int64_t len = in - k0 < MKV_GEMM_KC ? in - k0 : MKV_GEMM_KC;
-        mkv_isa_avx512bf16.pack_w_panel(dtype, row_ptrs, k0, len, panel + (k0 / 2) * AMX_NR);
+/* One B panel for k in [k0, k0 + k_len): W rows row_ptrs[0..31] as pair
+ * slots [k_len / 2][32] (the vdpbf16ps table's packer, MKV_GEMM_KC k at a
+ * time), zero slots beyond `in`. k0 < in, k0 a multiple of MKV_GEMM_KC. */
+static void pack_w_panel_range(mkv_dtype dtype, const void *const *row_ptrs, int64_t in, int64_t k0, int64_t k_len,
+                               float *panel) {
+    const int64_t end = in < k0 + k_len ? in : k0 + k_len;
+    for (int64_t k = k0; k < end; k += MKV_GEMM_KC) {
+        const int64_t len = end - k < MKV_GEMM_KC ? end - k : MKV_GEMM_KC;
+        mkv_isa_avx512bf16.pack_w_panel(dtype, row_ptrs, k, len, panel + ((k - k0) / 2) * AMX_NR);
     }
-    const int64_t used = (in + 1) / 2;
-    memset(panel + used * AMX_NR, 0, (size_t)(k_pad / 2 - used) * AMX_NR * sizeof(float));
+    const int64_t used = (end - k0 + 1) / 2;
+    memset(panel + used * AMX_NR, 0, (size_t)(k_len / 2 - used) * AMX_NR * sizeof(float));
+}
+
+/* Output columns per work item: at most AMX_NC, few enough for the item's
+ * W panels over all of k to stay in L2 (AMX_W_BLOCK_BYTES), and fewer when
+ * that would leave threads idle. */
+static int64_t columns_per_item(int64_t out, int64_t k_pad, int n_threads) {
+    int64_t nc = AMX_NC;
+    while (nc > AMX_NR && nc * k_pad * 2 > AMX_W_BLOCK_BYTES) nc /= 2;
+    while (nc > AMX_NR && (out + nc - 1) / nc < 2 * n_threads) nc /= 2;
+    return nc;
+}
+
+/* y[rows][cols] = x_tiles . W for the columns [o0, o0 + cols) of one work
+ * item and all rows of the chunk: the item's panels of W packed once
+ * (w_block, L2), then each 32-row block of x meets every panel in passes of
+ * AMX_KC (A and B tiles stream from L2 at the tile unit's full rate; fewer
+ * passes beat an A block kept in L1: bench_gemm). Between passes the C tiles of
+ * the row block wait in c_rows (32 x 32 floats per panel, contiguous: in
+ * place in y, 16 rows of a tile would touch 16 pages), which then goes to y
+ * with the bias. */
+static void gemm_work_item(const uint16_t *x_tiles, int64_t rows, int64_t k_pad, const mkv_tensor *w,
+                           size_t row_bytes, int64_t o0, int64_t cols, const float *bias, float *y, int64_t out,
+                           float *w_block, float *c_rows) {
+    const int64_t in = w->ne[0], k_tiles = k_pad / 32, panel_floats = (k_pad / 2) * AMX_NR;
+    const int n_panels = (int)((cols + AMX_NR - 1) / AMX_NR);
+    for (int p = 0; p < n_panels; p++) {
+        const void *row_ptrs[AMX_NR];
+        for (int c = 0; c < AMX_NR; c++) {
+            const int64_t column = p * AMX_NR + c < cols ? p * AMX_NR + c : cols - 1;
+            row_ptrs[c] = (const unsigned char *)w->data + (size_t)(o0 + column) * row_bytes;
+        }
+        for (int64_t k0 = 0; k0 < k_pad; k0 += AMX_KC)
+            pack_w_panel_range(w->dtype, row_ptrs, in, k0, k_pad - k0 < AMX_KC ? k_pad - k0 : AMX_KC,
+                               w_block + p * panel_floats + (k0 / 2) * AMX_NR);
+    }
+    for (int64_t i0 = 0; i0 < rows; i0 += 32) {
+        const int block_rows = rows - i0 < 32 ? (int)(rows - i0) : 32;
+        const uint16_t *a_rows = x_tiles + (i0 / 16) * k_tiles * AMX_TILE;
+        for (int64_t k0 = 0; k0 < k_pad; k0 += AMX_KC) {
+            const int64_t k_len = k_pad - k0 < AMX_KC ? k_pad - k0 : AMX_KC;
+            const uint16_t *a_top = a_rows + (k0 / 32) * AMX_TILE;
+            for (int p = 0; p < n_panels; p++) {
+                float *c = c_rows + (size_t)p * 32 * 32;
+                if (k0 == 0) zero_c_block();
+                else load_c_block(c, 32);
+                accumulate_2x2(a_top, a_top + k_tiles * AMX_TILE, AMX_TILE, 64,
+                               w_block + p * panel_floats + (k0 / 2) * AMX_NR, AMX_NR, k_len);
+                store_c_block(c, 32);
+            }
+        }
+        for (int r = 0; r < block_rows; r++) {
+            float *y_row = y + (i0 + r) * out + o0;
+            for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+                const __mmask16 mask = cols - j0 >= 16 ? 0xffff : (__mmask16)((1u << (cols - j0)) - 1u);
+                __m512 v = _mm512_load_ps(c_rows + (j0 / AMX_NR) * 32 * 32 + r * 32 + j0 % AMX_NR);
+                if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias + o0 + j0));
+                _mm512_mask_storeu_ps(y_row + j0, mask, v);
+            }
+        }
+    }
 }
 
 bool mkv_matmul_amx(float *y, const float *x, int64_t n, const mkv_tensor *w, const float *bias) {
@@ -174,51 +260,31 @@ bool mkv_matmul_amx(float *y, const float *x, int64_t n, const mkv_tensor *w, co
     const int64_t k_pad = (in + 31) / 32 * 32;
     const int64_t chunk = n < AMX_ROW_CHUNK ? n : AMX_ROW_CHUNK;
     const int64_t chunk_pad = (chunk + 31) / 32 * 32;
-    const int64_t n_blocks = (out + AMX_NC - 1) / AMX_NC;
     const int n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    const int team = n_blocks < n_threads ? (int)n_blocks : n_threads;
-    /* per thread: the W block (AMX_NC columns x k_pad as pair slots) and a C staging block */
-    const size_t w_floats = (size_t)AMX_NC * (size_t)(k_pad / 2), per_thread = w_floats + 32 * 32;
+    const int64_t nc = columns_per_item(out, k_pad, n_threads);
+    const int64_t n_items = (out + nc - 1) / nc;
+    const int team = n_items < n_threads ? (int)n_items : n_threads;
+    /* per thread: the W block (nc columns x k_pad as pair slots) and the C tiles of a row block (32 x nc) */
+    const size_t w_floats = (size_t)nc * (size_t)(k_pad / 2);
+    const size_t c_floats = (size_t)(nc / AMX_NR) * 32 * 32, per_thread = w_floats + c_floats;
     const size_t x_bytes = (size_t)chunk_pad * (size_t)k_pad * sizeof(uint16_t);
     unsigned char *scratch = mkv_malloc(x_bytes + 64 + (size_t)team * per_thread * sizeof(float), "AMX matmul scratch");
     if (!scratch) return false;
-    uint16_t *x_bf16 = (uint16_t *)(void *)scratch;
+    uint16_t *x_tiles = (uint16_t *)(void *)scratch;
     float *thread_base = (float *)(void *)(scratch + (x_bytes + 63) / 64 * 64);
 
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {
         const int64_t rows = n - r0 < chunk ? n - r0 : chunk;
-        const int64_t rows_pad = (rows + 31) / 32 * 32;
-        round_rows(x + r0 * in, in, rows, rows_pad, k_pad, x_bf16);
+        round_rows_to_tiles(x + r0 * in, in, rows, (rows + 31) / 32 * 32, k_pad, x_tiles);
 #pragma omp parallel num_threads(team)
         {
             float *w_block = thread_base + (size_t)omp_get_thread_num() * per_thread;
-            float *stage = w_block + w_floats;
             mkv_amx_begin();
 #pragma omp for schedule(dynamic, 1)
-            for (int64_t block = 0; block < n_blocks; block++) {
-                const int64_t o0 = block * AMX_NC;
-                const int64_t cols = out - o0 < AMX_NC ? out - o0 : AMX_NC;
-                const int n_panels = (int)((cols + AMX_NR - 1) / AMX_NR);
-                for (int p = 0; p < n_panels; p++) {
-                    const void *row_ptrs[AMX_NR];
-                    for (int c = 0; c < AMX_NR; c++) {
-                        int64_t column = p * AMX_NR + c < cols ? p * AMX_NR + c : cols - 1;
-                        row_ptrs[c] = (const unsigned char *)w->data + (size_t)(o0 + column) * row_bytes;
-                    }
-                    pack_w_panel_full(w->dtype, row_ptrs, in, k_pad, w_block + (size_t)p * (k_pad / 2) * AMX_NR);
-                }
-                for (int64_t i0 = 0; i0 < rows; i0 += 32) {
-                    const int block_rows = rows - i0 < 32 ? (int)(rows - i0) : 32;
-                    for (int p = 0; p < n_panels; p++) {
-                        const int panel_cols = cols - p * AMX_NR < AMX_NR ? (int)(cols - p * AMX_NR) : AMX_NR;
-                        float *y_block = y + (r0 + i0) * out + o0 + p * AMX_NR;
-                        gemm_block_2x2(x_bf16 + i0 * k_pad, k_pad, w_block + (size_t)p * (k_pad / 2) * AMX_NR, AMX_NR,
-                                       k_pad, y_block, out, block_rows, panel_cols, stage);
-                        if (bias)
-                            for (int r = 0; r < block_rows; r++)
-                                for (int c = 0; c < panel_cols; c++) y_block[r * out + c] += bias[o0 + p * AMX_NR + c];
-                    }
-                }
+            for (int64_t item = 0; item < n_items; item++) {
+                const int64_t o0 = item * nc, cols = out - o0 < nc ? out - o0 : nc;
+                gemm_work_item(x_tiles, rows, k_pad, w, row_bytes, o0, cols, bias, y + r0 * out, out, w_block,
+                               w_block + w_floats);
             }
             mkv_amx_end();
         }
@@ -286,7 +352,7 @@ void mkv_amx_values(const uint16_t *v_t, int64_t vt_stride, int n_keys, int head
             float *o = out_t + ((int64_t)p * head_dim + c) * AMX_NR;
             if (first) zero_c_block();
             else load_c_block(o, AMX_NR);
-            accumulate_2x2(v_t + (int64_t)c * vt_stride, vt_stride, p_pairs + p * p_panel_floats, AMX_NR, k_pad);
+            accumulate_2x2_rows(v_t + (int64_t)c * vt_stride, vt_stride, p_pairs + p * p_panel_floats, AMX_NR, k_pad);
             store_c_block(o, AMX_NR);
         }
 }

@@ -12,8 +12,10 @@
 const char *const mkv_forward_part_names[MKV_PART_COUNT] = {"qkv", "attention", "out_proj", "ffn", "lm_head",
                                                            "cache_policy"};
 
-/* GEMMs over 256 rows already run at 83-90% of the FMA peak (bench/KERNELS.md),
- * so chunking costs no speed and bounds the buffers. */
+/* Chunking bounds the buffers. Each GEMM call packs its W panels once, so
+ * chunks must be long enough to spread that over many rows: 1024-row chunks
+ * ran the 8k prefill 14% faster than 256 in bf16 on AMX and 10% in f32
+ * (BENCHMARKS.md section 6); longer ones gained nothing. */
 static int chunk_rows_for(int max_rows) {
     return max_rows < MKV_FORWARD_CHUNK_ROWS ? max_rows : MKV_FORWARD_CHUNK_ROWS;
 }

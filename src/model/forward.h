@@ -23,7 +23,7 @@
 
 /* Rows per chunk of the row-wise work (norms, projections, attention queries,
  * FFN, LM head); the memory estimate (util/memory_budget.c) uses it too. */
-#define MKV_FORWARD_CHUNK_ROWS 256
+#define MKV_FORWARD_CHUNK_ROWS 1024
 
 /* The timed parts (mkv_forward_part) are public (maskkv.h); their names: */
 extern const char *const mkv_forward_part_names[MKV_PART_COUNT];

@@ -36,7 +36,7 @@ static size_t peak_alloc_of_generation(const mkv_model *m, const int32_t *prompt
 }
 
 TEST(maskkv_peak_memory_stays_below_the_full_prompt_cache) {
-    const int n_layers = 12, d = 32, n_prompt = 2048;
+    const int n_layers = 12, d = 32, n_prompt = 4000; /* 4 forward chunks (context 4096) */
     mkv_model *m = synthetic_model(MKV_ARCH_LLADA, n_layers, d, 2, 2, 48, 64, 9);
     int32_t *prompt = mkv_malloc(n_prompt * sizeof(int32_t), "test prompt");
     REQUIRE(prompt);
