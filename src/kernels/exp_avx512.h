@@ -10,8 +10,7 @@
 /* exp(x) as Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial
  * for exp(r), then scale by 2^n (scalef underflows gracefully to 0). About
  * 1 ulp against libm's expf. */
-static inline __m512 exp_avx512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7228f));
+static inline __m512 exp_avx512_clamped(__m512 x) {
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -24,6 +23,16 @@ static inline __m512 exp_avx512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
+}
+
+static inline __m512 exp_avx512(__m512 x) {
+    return exp_avx512_clamped(_mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7228f)));
+}
+
+/* exp_avx512 for x <= 0 or NaN (a score minus its row's max), bit for bit:
+ * the upper clamp cannot bind (NaN already became -104 at the lower one). */
+static inline __m512 exp_avx512_nonpositive(__m512 x) {
+    return exp_avx512_clamped(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)));
 }
 
 /* The end of an online-softmax tile for 16 query lanes: the running sum

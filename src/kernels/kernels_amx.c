@@ -313,29 +313,42 @@ void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int he
     }
 }
 
+/* Interleaves two rows of 16 bf16 (lo, hi of cvtne2ps_pbh(p1, p0)) into 16
+ * pair slots (p0[i], p1[i]). */
+static const uint16_t pair_interleave[32] __attribute__((aligned(64))) = {
+    0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+/* The same values as scaling every score in place first (one f32 multiply
+ * each) and taking the max of those: scale > 0 and rounding is monotone, so
+ * max(s) * scale is the max of the rounded products, and each product is
+ * formed again, identically, where its exp is taken. */
 void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
                            int head_dim, bool first, float *p_pairs, int padded_slots) {
     const __m512 s = _mm512_set1_ps(scale);
+    const __m512i interleave = _mm512_load_si512((const void *)pair_interleave);
     for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16) {
-        __m512 tile_max = _mm512_set1_ps(-INFINITY);
-        for (int j = 0; j < n_keys; j++) {
-            const __m512 scaled = _mm512_mul_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), s);
-            _mm512_store_ps(scores + j * AMX_NR + lane0, scaled);
-            tile_max = _mm512_max_ps(tile_max, scaled);
-        }
+        __m512 raw_max = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < n_keys; j++) raw_max = _mm512_max_ps(raw_max, _mm512_load_ps(scores + j * AMX_NR + lane0));
+        const __m512 tile_max = _mm512_mul_ps(raw_max, s);
         const __m512 old_max = first ? tile_max : _mm512_loadu_ps(row_max + lane0);
         const __m512 new_max = _mm512_max_ps(old_max, tile_max);
         __m512 tile_sum = _mm512_setzero_ps();
-        for (int j = 0; j < n_keys; j += 2) {
-            const __m512 p0 = exp_avx512(_mm512_sub_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), new_max));
+        int j = 0;
+        for (; j + 1 < n_keys; j += 2) {
+            const __m512 x0 = _mm512_mul_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), s);
+            const __m512 x1 = _mm512_mul_ps(_mm512_load_ps(scores + (j + 1) * AMX_NR + lane0), s);
+            const __m512 p0 = exp_avx512_nonpositive(_mm512_sub_ps(x0, new_max));
+            const __m512 p1 = exp_avx512_nonpositive(_mm512_sub_ps(x1, new_max));
+            tile_sum = _mm512_add_ps(_mm512_add_ps(tile_sum, p0), p1);
+            const __m512i rows = (__m512i)_mm512_cvtne2ps_pbh(p1, p0);
+            _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0), _mm512_permutexvar_epi16(interleave, rows));
+        }
+        if (j < n_keys) { /* an odd last key: the pair (p, 0) */
+            const __m512 x0 = _mm512_mul_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), s);
+            const __m512 p0 = exp_avx512_nonpositive(_mm512_sub_ps(x0, new_max));
             tile_sum = _mm512_add_ps(tile_sum, p0);
-            __m512i pair = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p0));
-            if (j + 1 < n_keys) {
-                const __m512 p1 = exp_avx512(_mm512_sub_ps(_mm512_load_ps(scores + (j + 1) * AMX_NR + lane0), new_max));
-                tile_sum = _mm512_add_ps(tile_sum, p1);
-                pair = _mm512_or_si512(pair, _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p1)), 16));
-            }
-            _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0), pair);
+            _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0),
+                               _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p0)));
         }
         softmax_state_update16(first, old_max, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
                                head_dim, AMX_NR);
