@@ -43,11 +43,14 @@
  * the Mask-Voting sums are the f32 code above; pass 2 recomputes the scores
  * with the same code, so the votes see pass 1's exact scores.
  *
- * AMX (bf16 with amx, kernels_amx.h): the same packed queries and
- * probabilities, the products on tiles. S^T takes the bf16 key rows as they
- * are stored (no packing); P.V takes V^T, transposed once per call for every
- * KV head (as many bytes as V, freed at the end), so that a key tile of 128
- * keys is two rows of tiles. */
+ * AMX (bf16 with amx, kernels_amx.h): the same packed queries, the products
+ * on tiles. S^T takes the bf16 key rows as they are stored (no packing);
+ * P.V takes V^T, transposed once per layer (mkv_attention_prepare_values)
+ * or per call for every KV head (as many bytes as V), so that a key tile of
+ * 256 keys is eight rows of tiles. The softmax, its rescale and the votes
+ * take the raw products and their own exp (2^(s c - m), one FMA and a
+ * degree-5 polynomial: kernels_amx.c) in every AMX call, pass 1 and pass 2
+ * alike. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -185,13 +188,13 @@ static void key_tile_products(const attention_kernels *kern, const mkv_kv_head_v
 }
 
 /* S^T tile: scores[p][j][i] = k_{j0+j} . Qt_p[:, i] for j < n_keys (bf16:
- * the pair products, then times scale unless the caller scales them itself,
- * scale_here = false: the fused AMX softmax). */
+ * the pair products, then times scale, except on AMX, whose softmax and
+ * votes take the raw products). */
 static void score_tile(const attention_kernels *kern, const mkv_kv_head_view *kv, int64_t j0, int n_keys, int head_dim,
-                       float scale, int n_panels, int key_tile, const attention_scratch *scratch, bool scale_here) {
+                       float scale, int n_panels, int key_tile, const attention_scratch *scratch) {
     const int nr = kern->dot->nr;
     key_tile_products(kern, kv, j0, n_keys, head_dim, n_panels, key_tile, scratch);
-    if (kern->bf16 && scale_here) /* one f32 multiply per score, as the scalar loop (vectorized) */
+    if (kern->bf16 && !kern->amx) /* one f32 multiply per score, as the scalar loop (vectorized) */
         for (int p = 0; p < n_panels; p++) {
             float *tile = scratch->scores + (size_t)p * key_tile * nr;
             kern->ops->scale_mul(tile, tile, scale, NULL, (int64_t)n_keys * nr);
@@ -263,11 +266,10 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
     for (int64_t j0 = 0; j0 < kv->n_keys; j0 += key_tile) {
         const int n_keys = kv->n_keys - j0 < key_tile ? (int)(kv->n_keys - j0) : key_tile;
         const bool first = j0 == 0;
-        /* AMX with outputs: the scale, the softmax and the bf16 pairs of P in
-         * one pass (the same scaled scores as pass 2's); votes only (no P.V,
-         * maybe kept score tiles, which pass 2 reads scaled): scaled here */
+        /* AMX: raw scores (kept as such for pass 2); with P.V on tiles, the
+         * softmax writes P's bf16 pairs for it */
         const bool fused = kern->amx_pv && outputs;
-        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, !fused);
+        score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         if (ks->base)
             memcpy(kept_tile(ks, h, q0, j0, nr, key_tile), scratch->scores, (size_t)n_panels * key_tile * nr * sizeof(float));
         for (int p = 0; p < n_panels; p++) {
@@ -276,6 +278,9 @@ static void attend_query_tile(const attention_kernels *kern, const mkv_attention
                 mkv_amx_softmax_pairs(n_keys, scores, args->scale, scratch->row_max + p * nr, scratch->row_sum + p * nr,
                                       out_t, head_dim, first, scratch->p_pairs + (size_t)p * (key_tile / 2) * nr,
                                       (n_keys + 31) / 32 * 16);
+            else if (kern->amx)
+                mkv_amx_softmax_tile(n_keys, scores, args->scale, scratch->row_max + p * nr, scratch->row_sum + p * nr,
+                                     out_t, outputs ? head_dim : 0, first);
             else
                 ops->softmax_tile(n_keys, scores, scratch->row_max + p * nr, scratch->row_sum + p * nr, out_t,
                                   outputs ? head_dim : 0, first);
@@ -323,7 +328,7 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
                 }
                 pack_queries(kern, query_rows, head_dim, args->scale, scratch->q_t + (size_t)p * head_dim * nr);
             }
-            score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch, true);
+            score_tile(kern, kv, j0, n_keys, head_dim, args->scale, n_panels, key_tile, scratch);
         }
         for (int p = 0; p < n_panels; p++) {
             for (int i = 0; i < nr; i++) {
@@ -332,7 +337,12 @@ static void vote_key_chunk(const attention_kernels *kern, const mkv_attention_ar
                 scratch->row_max[i] = head_stats[2 * voters[v < n_voters ? v : n_voters - 1]];
                 inv_row_sum[i] = v < n_voters ? 1.0f / head_stats[2 * voters[v] + 1] : 0.0f;
             }
-            ops->vote_tile(n_keys, scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum, scratch->key_votes);
+            if (kern->amx)
+                mkv_amx_vote_tile(n_keys, scores + (size_t)p * key_tile * nr, args->scale, scratch->row_max, inv_row_sum,
+                                  scratch->key_votes);
+            else
+                ops->vote_tile(n_keys, scores + (size_t)p * key_tile * nr, scratch->row_max, inv_row_sum,
+                               scratch->key_votes);
         }
     }
     float *votes = args->vote_sums[h] + j0;

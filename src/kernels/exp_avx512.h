@@ -10,7 +10,8 @@
 /* exp(x) as Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial
  * for exp(r), then scale by 2^n (scalef underflows gracefully to 0). About
  * 1 ulp against libm's expf. */
-static inline __m512 exp_avx512_clamped(__m512 x) {
+static inline __m512 exp_avx512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7228f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -25,26 +26,15 @@ static inline __m512 exp_avx512_clamped(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-static inline __m512 exp_avx512(__m512 x) {
-    return exp_avx512_clamped(_mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7228f)));
-}
-
-/* exp_avx512 for x <= 0 or NaN (a score minus its row's max), bit for bit:
- * the upper clamp cannot bind (NaN already became -104 at the lower one). */
-static inline __m512 exp_avx512_nonpositive(__m512 x) {
-    return exp_avx512_clamped(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)));
-}
-
 /* The end of an online-softmax tile for 16 query lanes: the running sum
- * (row_sum * e^(old max - new max) + the tile's sum, or the tile's sum for the
- * first tile), the output columns out_t[c * stride] rescaled by the same
- * factor, and the new running max. */
-static inline void softmax_state_update16(bool first, __m512 old_max, __m512 new_max, __m512 tile_sum, float *row_max,
+ * (row_sum * rescale + the tile's sum, or the tile's sum for the first
+ * tile), the output columns out_t[c * stride] times the same rescale (e^(old
+ * max - new max), in the caller's exp), and the new running max. */
+static inline void softmax_state_update16(bool first, __m512 rescale, __m512 new_max, __m512 tile_sum, float *row_max,
                                           float *row_sum, float *out_t, int head_dim, int stride) {
     if (first) {
         _mm512_storeu_ps(row_sum, tile_sum);
     } else {
-        const __m512 rescale = exp_avx512(_mm512_sub_ps(old_max, new_max));
         _mm512_storeu_ps(row_sum, _mm512_fmadd_ps(_mm512_loadu_ps(row_sum), rescale, tile_sum));
         for (int c = 0; c < head_dim; c++)
             _mm512_store_ps(out_t + c * stride, _mm512_mul_ps(_mm512_load_ps(out_t + c * stride), rescale));

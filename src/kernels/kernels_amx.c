@@ -313,48 +313,101 @@ void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int he
     }
 }
 
+/* ------------------------------------------------ softmax and votes
+ * Every probability of the tile path is 2^t, t = s * c - m: s the raw score
+ * from the tiles, c = scale * log2(e) (mkv_amx_score_factor), m the row's
+ * running max in the same units (the max raw score times c; rounding is
+ * monotone, c > 0). One FMA forms t; 2^t = 2^round(t) (scalef) times a
+ * degree-5 polynomial for 2^f on f = t - round(t) in [-1/2, 1/2] (within 3
+ * ulp of 2^f, fitted for this file). That is 10 vector operations per 16
+ * scores where scaling, subtracting the max and the f32 path's Cephes exp
+ * (kernels_avx512.c) take 16. t's own rounding adds a relative error of at
+ * most |t| 2^-24 ln 2 (5e-7 for p = e^-10); P is rounded to bf16 (2^-9) for
+ * P.V anyway. The softmax with pairs, with f32 P, the votes and the online
+ * rescale all use it, so the votes see pass 1's probabilities bit for bit. */
+static inline __m512 exp2_tile(__m512 t) {
+    t = _mm512_max_ps(t, _mm512_set1_ps(-150.0f)); /* NaN -> -150 -> 0, as the f32 path's exp */
+    const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(t, n);
+    __m512 p = _mm512_set1_ps(1.3265670277e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6715139225e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5507306010e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022242427e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314700365e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+float mkv_amx_score_factor(float scale) { return scale * 1.44269504088896341f; }
+
 /* Interleaves two rows of 16 bf16 (lo, hi of cvtne2ps_pbh(p1, p0)) into 16
  * pair slots (p0[i], p1[i]). */
 static const uint16_t pair_interleave[32] __attribute__((aligned(64))) = {
     0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 
-/* The same values as scaling every score in place first (one f32 multiply
- * each) and taking the max of those: scale > 0 and rounding is monotone, so
- * max(s) * scale is the max of the rounded products, and each product is
- * formed again, identically, where its exp is taken. */
-void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
-                           int head_dim, bool first, float *p_pairs, int padded_slots) {
-    const __m512 s = _mm512_set1_ps(scale);
-    const __m512i interleave = _mm512_load_si512((const void *)pair_interleave);
-    for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16) {
-        __m512 raw_max = _mm512_set1_ps(-INFINITY);
-        for (int j = 0; j < n_keys; j++) raw_max = _mm512_max_ps(raw_max, _mm512_load_ps(scores + j * AMX_NR + lane0));
-        const __m512 tile_max = _mm512_mul_ps(raw_max, s);
-        const __m512 old_max = first ? tile_max : _mm512_loadu_ps(row_max + lane0);
-        const __m512 new_max = _mm512_max_ps(old_max, tile_max);
-        __m512 tile_sum = _mm512_setzero_ps();
-        int j = 0;
+/* One online-softmax tile for 16 query lanes of a 32-query panel: P as bf16
+ * pair slots (pairs) or as f32 in place of the scores. */
+static inline __attribute__((always_inline)) void softmax16(int n_keys, float *scores, __m512 c, int lane0,
+                                                            float *row_max, float *row_sum, float *out_t, int head_dim,
+                                                            bool first, bool pairs, float *p_pairs) {
+    __m512 raw_max = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < n_keys; j++) raw_max = _mm512_max_ps(raw_max, _mm512_load_ps(scores + j * AMX_NR + lane0));
+    const __m512 tile_max = _mm512_mul_ps(raw_max, c);
+    const __m512 old_max = first ? tile_max : _mm512_loadu_ps(row_max + lane0);
+    const __m512 new_max = _mm512_max_ps(old_max, tile_max);
+    __m512 tile_sum = _mm512_setzero_ps();
+    int j = 0;
+    if (pairs) {
+        const __m512i interleave = _mm512_load_si512((const void *)pair_interleave);
         for (; j + 1 < n_keys; j += 2) {
-            const __m512 x0 = _mm512_mul_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), s);
-            const __m512 x1 = _mm512_mul_ps(_mm512_load_ps(scores + (j + 1) * AMX_NR + lane0), s);
-            const __m512 p0 = exp_avx512_nonpositive(_mm512_sub_ps(x0, new_max));
-            const __m512 p1 = exp_avx512_nonpositive(_mm512_sub_ps(x1, new_max));
+            const __m512 p0 = exp2_tile(_mm512_fmsub_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), c, new_max));
+            const __m512 p1 = exp2_tile(_mm512_fmsub_ps(_mm512_load_ps(scores + (j + 1) * AMX_NR + lane0), c, new_max));
             tile_sum = _mm512_add_ps(_mm512_add_ps(tile_sum, p0), p1);
             const __m512i rows = (__m512i)_mm512_cvtne2ps_pbh(p1, p0);
             _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0), _mm512_permutexvar_epi16(interleave, rows));
         }
-        if (j < n_keys) { /* an odd last key: the pair (p, 0) */
-            const __m512 x0 = _mm512_mul_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), s);
-            const __m512 p0 = exp_avx512_nonpositive(_mm512_sub_ps(x0, new_max));
-            tile_sum = _mm512_add_ps(tile_sum, p0);
-            _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0),
-                               _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p0)));
-        }
-        softmax_state_update16(first, old_max, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
-                               head_dim, AMX_NR);
     }
+    for (; j < n_keys; j++) { /* f32 P, or the odd last key of the pairs: the pair (p, 0) */
+        const __m512 p = exp2_tile(_mm512_fmsub_ps(_mm512_load_ps(scores + j * AMX_NR + lane0), c, new_max));
+        tile_sum = _mm512_add_ps(tile_sum, p);
+        if (pairs)
+            _mm512_store_si512((void *)(p_pairs + (j / 2) * AMX_NR + lane0),
+                               _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(p)));
+        else
+            _mm512_store_ps(scores + j * AMX_NR + lane0, p);
+    }
+    const __m512 rescale = first ? _mm512_set1_ps(1.0f) : exp2_tile(_mm512_sub_ps(old_max, new_max));
+    softmax_state_update16(first, rescale, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
+                           head_dim, AMX_NR);
+}
+
+void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
+                           int head_dim, bool first, float *p_pairs, int padded_slots) {
+    const __m512 c = _mm512_set1_ps(mkv_amx_score_factor(scale));
+    for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16)
+        softmax16(n_keys, scores, c, lane0, row_max, row_sum, out_t, head_dim, first, true, p_pairs);
     const int used = (n_keys + 1) / 2;
     if (padded_slots > used) memset(p_pairs + used * AMX_NR, 0, (size_t)(padded_slots - used) * AMX_NR * sizeof(float));
+}
+
+void mkv_amx_softmax_tile(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
+                          int head_dim, bool first) {
+    const __m512 c = _mm512_set1_ps(mkv_amx_score_factor(scale));
+    for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16)
+        softmax16(n_keys, scores, c, lane0, row_max, row_sum, out_t, head_dim, first, false, NULL);
+}
+
+void mkv_amx_vote_tile(int n_keys, const float *scores, float scale, const float *row_max, const float *inv_row_sum,
+                       float *key_votes) {
+    const __m512 c = _mm512_set1_ps(mkv_amx_score_factor(scale));
+    const __m512 max0 = _mm512_loadu_ps(row_max), max1 = _mm512_loadu_ps(row_max + 16);
+    const __m512 inv0 = _mm512_loadu_ps(inv_row_sum), inv1 = _mm512_loadu_ps(inv_row_sum + 16);
+    for (int j = 0; j < n_keys; j++) {
+        const __m512 p0 = _mm512_mul_ps(exp2_tile(_mm512_fmsub_ps(_mm512_load_ps(scores + j * AMX_NR), c, max0)), inv0);
+        const __m512 p1 =
+            _mm512_mul_ps(exp2_tile(_mm512_fmsub_ps(_mm512_load_ps(scores + j * AMX_NR + 16), c, max1)), inv1);
+        key_votes[j] += _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
+    }
 }
 
 void mkv_amx_values(const uint16_t *v_t, int64_t vt_stride, int n_keys, int head_dim, const float *p_pairs,

@@ -32,13 +32,23 @@ void mkv_amx_end(void);
  * pad: 32 * head_dim bf16 of scratch, stage: 32 * 32 floats. Unscaled. */
 void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int head_dim, const float *q_pairs,
                     int64_t q_panel_floats, int n_panels, float *scores, int key_tile, uint16_t *pad, float *stage);
-/* The online-softmax step of the tile for one query panel (the f32 path's
- * softmax_tile with the scores scaled here, in place, by one f32 multiply
- * each): row_max/row_sum updated, out_t rescaled, and the probabilities
- * written as bf16 pair slots p_pairs[s][i] (s < padded_slots, zero beyond
- * the keys) instead of f32. scores are 64-byte aligned. */
+/* The online softmax of the tile path (kernels_amx.c: P = 2^(s c - m) on
+ * the raw scores s, c = mkv_amx_score_factor(scale), the row max m in those
+ * units; every AMX call of attention.c uses these three, never the f32
+ * path's softmax, so votes and outputs agree bit for bit). For one query
+ * panel: row_max/row_sum updated, out_t rescaled (head_dim columns, 0 for
+ * none), and the probabilities written as bf16 pair slots p_pairs[s][i] (s <
+ * padded_slots, zero beyond the keys) or as f32 in place of the scores.
+ * scores are 64-byte aligned. */
+float mkv_amx_score_factor(float scale);
 void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
                            int head_dim, bool first, float *p_pairs, int padded_slots);
+void mkv_amx_softmax_tile(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
+                          int head_dim, bool first);
+/* Pass 2: key_votes[j] += sum over the panel's 32 lanes of P[j][i] *
+ * inv_row_sum[i], P from raw scores and row_max as above. */
+void mkv_amx_vote_tile(int n_keys, const float *scores, float scale, const float *row_max, const float *inv_row_sum,
+                       float *key_votes);
 /* out_t[p][c][i] (+)= sum_j v_t[c][j] P_p[j][i] over j < n_keys rounded up
  * to 32: v_t the transposed bf16 values of the tile (row c at v_t + c *
  * vt_stride, zero beyond the keys), P_p the pair panel [n / 2][32] at

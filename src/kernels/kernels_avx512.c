@@ -97,7 +97,8 @@ static void softmax_tile_avx512(int n_keys, float *scores, float *row_max, float
             _mm512_store_ps(scores + j * NR + lane0, p);
             tile_sum = _mm512_add_ps(tile_sum, p);
         }
-        softmax_state_update16(first, old_max, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
+        const __m512 rescale = first ? _mm512_set1_ps(1.0f) : exp_avx512(_mm512_sub_ps(old_max, new_max));
+        softmax_state_update16(first, rescale, new_max, tile_sum, row_max + lane0, row_sum + lane0, out_t + lane0,
                                head_dim, NR);
     }
 }

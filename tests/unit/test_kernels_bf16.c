@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/kernels_amx.h"
 #include "quant_blocks.h"
 #include "test.h"
 #include "util/dtype.h"
@@ -196,6 +197,40 @@ static int check_near_exact_bf16(const float *y, const float *x, const float *w_
     return failures;
 }
 
+/* One AMX GEMM shape: bounded as above, same bits on 1 and 2 threads and
+ * for the middle row alone. */
+static void check_amx_shape(mkv_dtype dtype, int64_t in, int64_t n, int64_t out, bool with_bias, unsigned *seed) {
+    const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
+    const int saved_threads = omp_get_max_threads();
+    test_weights tw = random_weights(dtype, in, out, seed);
+    const mkv_tensor w = tw.w;
+    float *x = random_floats(n * in, seed, 1.0f), *bias = with_bias ? random_floats(out, seed, 1.0f) : NULL;
+    float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
+    float *y1 = malloc((size_t)(n * out) * sizeof(float)), *y_row = malloc((size_t)out * sizeof(float));
+    mkv_matmul_bf16_ref(y_ref, x, n, &w, bias);
+    omp_set_num_threads(2);
+    mkv_matmul_bf16(y, x, n, &w, bias);
+    omp_set_num_threads(1);
+    mkv_matmul_bf16(y1, x, n, &w, bias);
+    omp_set_num_threads(saved_threads);
+    const int64_t row = n / 2;
+    mkv_matmul_bf16(y_row, x + row * in, 1, &w, bias);
+    CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
+    CHECK_MSG(memcmp(y_row, y + row * out, (size_t)out * sizeof(float)) == 0,
+              "%s in %lld n %lld out %lld: row %lld alone differs", traits->name, (long long)in, (long long)n,
+              (long long)out, (long long)row);
+    if (check_near_exact_bf16(y, x, tw.exact, n < 40 ? n : 40, in, out, bias, y_ref))
+        mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: AMX off the exact bf16 product", traits->name,
+                      (long long)in, (long long)n, (long long)out);
+    free_weights(&tw);
+    free(x);
+    free(bias);
+    free(y_ref);
+    free(y);
+    free(y1);
+    free(y_row);
+}
+
 TEST(kern_bf16_matmul_amx_within_f32_accumulation_error) {
     if (!mkv_kernels_force_isa("amx")) mkv_test_skip("no AMX tiles on this CPU (or not granted by the OS)");
     const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_Q8_0, MKV_TYPE_Q4_K};
@@ -203,47 +238,26 @@ TEST(kern_bf16_matmul_amx_within_f32_accumulation_error) {
     const int64_t ns[] = {1, 17, 100, 2100};
     const int64_t outs[] = {5, 77, 600};
     unsigned seed = 4242;
-    const int saved_threads = omp_get_max_threads();
     int cases = 0;
     for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++)
         for (size_t a = 0; a < 5; a++)
             for (size_t b = 0; b < 4; b++)
                 for (size_t c = 0; c < 3; c++) {
-                    const mkv_dtype dtype = dtypes[t];
-                    const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
                     const int64_t in = ins[a], n = ns[b], out = outs[c];
-                    if (in % traits->block_size || (a + b + c + t) % 3) continue; /* a third of the grid */
+                    if (in % mkv_dtype_info(dtypes[t])->block_size || (a + b + c + t) % 3) continue; /* a third */
                     if (n * in * out > 200000000) continue;
-                    test_weights tw = random_weights(dtype, in, out, &seed);
-                    const mkv_tensor w = tw.w;
-                    const float *w_exact = tw.exact;
-                    float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
-                    float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
-                    float *y1 = malloc((size_t)(n * out) * sizeof(float)), *y_row = malloc((size_t)out * sizeof(float));
-                    mkv_matmul_bf16_ref(y_ref, x, n, &w, bias);
-                    omp_set_num_threads(2);
-                    mkv_matmul_bf16(y, x, n, &w, bias);
-                    omp_set_num_threads(1);
-                    mkv_matmul_bf16(y1, x, n, &w, bias);
-                    omp_set_num_threads(saved_threads);
-                    const int64_t row = n / 2;
-                    mkv_matmul_bf16(y_row, x + row * in, 1, &w, bias);
-                    CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
-                    CHECK_MSG(memcmp(y_row, y + row * out, (size_t)out * sizeof(float)) == 0,
-                              "%s in %lld n %lld out %lld: row %lld alone differs", traits->name, (long long)in,
-                              (long long)n, (long long)out, (long long)row);
-                    if (check_near_exact_bf16(y, x, w_exact, n < 40 ? n : 40, in, out, bias, y_ref))
-                        mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: AMX off the exact bf16 product",
-                                      traits->name, (long long)in, (long long)n, (long long)out);
+                    check_amx_shape(dtypes[t], in, n, out, (a + c) % 2, &seed);
                     cases++;
-                    free_weights(&tw);
-                    free(x);
-                    free(bias);
-                    free(y_ref);
-                    free(y);
-                    free(y1);
-                    free(y_row);
                 }
+    /* k beyond one pass of the kernel (4096): C goes back to the tiles between passes, and
+     * fewer columns per work item keep the packed W in L2 */
+    const struct {
+        mkv_dtype dtype;
+        int64_t in, n, out;
+    } deep[] = {{MKV_TYPE_BF16, 4701, 33, 70}, {MKV_TYPE_Q8_0, 4608, 20, 100}, {MKV_TYPE_F32, 8200, 9, 40},
+                {MKV_TYPE_Q4_K, 12288, 5, 300}};
+    for (size_t i = 0; i < sizeof deep / sizeof deep[0]; i++, cases++)
+        check_amx_shape(deep[i].dtype, deep[i].in, deep[i].n, deep[i].out, i % 2, &seed);
     mkv_kernels_force_isa("auto");
     printf("     %d AMX matmul shapes checked\n", cases);
     CHECK(cases > 20);
@@ -449,4 +463,76 @@ TEST(kern_bf16_row_roundings_match_scalar) {
         for (int i = 0; i < n; i++) want[i] = mkv_f32_to_bf16_ftz(x[i]);
         CHECK(memcmp(got, want, (size_t)n * sizeof got[0]) == 0);
     }
+}
+
+/* The tile path's softmax (P = 2^(s c - m), kernels_amx.c) against exp in
+ * double: probabilities, the running max and sum over two key tiles (the
+ * online rescale), and the pass-2 votes from the kept stats. Relative
+ * bound per probability: 2^-24 (6 + 1.5 (|s c| + |m|)) (the polynomial's 3
+ * ulp, the rounding of t = s c - m and of m, as for any f32 exp of a scaled
+ * score); sums add 2^-24 per term. One lane has scores 50x larger. */
+static double p_bound(float s, float scale, double m) {
+    return ldexp(1.0, -24) * (6.0 + 1.5 * (fabs((double)s * scale) + fabs(m * scale)) * M_LOG2E);
+}
+
+TEST(kern_amx_softmax_and_votes_are_f32_accurate) {
+    if (!mkv_kernels_force_isa("amx")) mkv_test_skip("no AMX tiles on this CPU (or not granted by the OS)");
+    mkv_kernels_force_isa("auto");
+    enum { KEYS = 301, SPLIT = 150, LANES = 32 };
+    const float scale = 0.08838834764f; /* 1 / sqrt(128) */
+    float *raw = aligned_alloc(64, KEYS * LANES * sizeof(float)), *work = aligned_alloc(64, KEYS * LANES * sizeof(float));
+    unsigned seed = 77;
+    for (int j = 0; j < KEYS; j++)
+        for (int i = 0; i < LANES; i++) raw[j * LANES + i] = (i == 5 ? 3000.0f : 60.0f) * uniform(&seed);
+    raw[7 * LANES + 9] = -INFINITY; /* a masked score: probability 0 */
+    memcpy(work, raw, sizeof(float) * KEYS * LANES);
+    float row_max[LANES], row_sum[LANES];
+    mkv_amx_softmax_tile(SPLIT, work, scale, row_max, row_sum, NULL, 0, true);
+    int bad = 0;
+    for (int i = 0; i < LANES; i++) {
+        double m = -INFINITY;
+        for (int j = 0; j < SPLIT; j++) m = fmax(m, (double)raw[j * LANES + i]);
+        for (int j = 0; j < SPLIT && bad < 5; j++) {
+            const float s = raw[j * LANES + i];
+            const double exact = exp((double)scale * s - (double)scale * m), got = work[j * LANES + i];
+            if (!(got == exact || fabs(got - exact) <= p_bound(s, scale, m) * exact + 1e-44)) {
+                mkv_test_fail(__FILE__, __LINE__, "lane %d key %d: P %.9g, exact %.9g", i, j, got, exact);
+                bad++;
+            }
+        }
+    }
+    CHECK(work[7 * LANES + 9] == 0.0f);
+    mkv_amx_softmax_tile(KEYS - SPLIT, work + SPLIT * LANES, scale, row_max, row_sum, NULL, 0, false);
+    double exact_sum[LANES], exact_max[LANES], sum_bound[LANES];
+    for (int i = 0; i < LANES; i++) {
+        exact_max[i] = -INFINITY;
+        exact_sum[i] = 0;
+        sum_bound[i] = KEYS * ldexp(1.0, -24);
+        for (int j = 0; j < KEYS; j++) exact_max[i] = fmax(exact_max[i], (double)raw[j * LANES + i]);
+        for (int j = 0; j < KEYS; j++) {
+            exact_sum[i] += exp((double)scale * (raw[j * LANES + i] - exact_max[i]));
+            if (isfinite(raw[j * LANES + i]))
+                sum_bound[i] = fmax(sum_bound[i], KEYS * ldexp(1.0, -24) + 2 * p_bound(raw[j * LANES + i], scale, exact_max[i]));
+        }
+        CHECK_MSG(fabs(row_sum[i] - exact_sum[i]) <= sum_bound[i] * exact_sum[i], "lane %d: sum %.9g, exact %.9g", i,
+                  row_sum[i], exact_sum[i]);
+        CHECK(fabs(row_max[i] - exact_max[i] * scale * M_LOG2E) <= 1e-6 * fabs(exact_max[i] * scale * M_LOG2E));
+    }
+    float inv_row_sum[LANES], votes[KEYS] = {0};
+    for (int i = 0; i < LANES; i++) inv_row_sum[i] = 1.0f / row_sum[i];
+    mkv_amx_vote_tile(KEYS, raw, scale, row_max, inv_row_sum, votes);
+    double total = 0, max_bound = 0;
+    for (int i = 0; i < LANES; i++) max_bound = fmax(max_bound, sum_bound[i]);
+    for (int j = 0; j < KEYS; j++) {
+        double exact = 0;
+        for (int i = 0; i < LANES; i++) exact += exp((double)scale * (raw[j * LANES + i] - exact_max[i])) / exact_sum[i];
+        total += votes[j];
+        if (bad < 5 && !(fabs(votes[j] - exact) <= (2 * max_bound + LANES * ldexp(1.0, -24)) * exact + 1e-30)) {
+            mkv_test_fail(__FILE__, __LINE__, "key %d: votes %.9g, exact %.9g", j, votes[j], exact);
+            bad++;
+        }
+    }
+    CHECK_MSG(fabs(total - LANES) < 1e-4, "votes add up to %.7f, not %d", total, LANES);
+    free(raw);
+    free(work);
 }
