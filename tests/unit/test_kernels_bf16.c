@@ -124,13 +124,24 @@ static void free_weights(test_weights *t) {
     free(t->exact);
 }
 
+/* y_ref = the scalar reference, y = mkv_matmul_bf16 on 2 threads, y1 = on 1. */
+static void matmul_bf16_three_ways(float *y_ref, float *y, float *y1, const float *x, int64_t n, const mkv_tensor *w,
+                                   const float *bias) {
+    const int saved_threads = omp_get_max_threads();
+    mkv_matmul_bf16_ref(y_ref, x, n, w, bias);
+    omp_set_num_threads(2);
+    mkv_matmul_bf16(y, x, n, w, bias);
+    omp_set_num_threads(1);
+    mkv_matmul_bf16(y1, x, n, w, bias);
+    omp_set_num_threads(saved_threads);
+}
+
 TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
     const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_F16, MKV_TYPE_Q8_0, MKV_TYPE_Q4_0, MKV_TYPE_Q4_K};
     const int64_t ins[] = {7, 61, 256, 608};
     const int64_t ns[] = {1, 3, 17, 100};
     const int64_t outs[] = {5, 77, 600};
     unsigned seed = 9001;
-    const int saved_threads = omp_get_max_threads();
     /* the vdpbf16ps kernels (auto may pick AMX); without them the dispatcher runs the reference */
     if (!mkv_kernels_force_isa("avx512bf16")) printf("     (no AVX512-BF16: the reference against itself)\n");
     for (size_t t = 0; t < sizeof dtypes / sizeof dtypes[0]; t++)
@@ -148,12 +159,7 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
                     float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
                     float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
                     float *y1 = malloc((size_t)(n * out) * sizeof(float));
-                    mkv_matmul_bf16_ref(y_ref, x, n, &w, bias);
-                    omp_set_num_threads(2);
-                    mkv_matmul_bf16(y, x, n, &w, bias);
-                    omp_set_num_threads(1);
-                    mkv_matmul_bf16(y1, x, n, &w, bias);
-                    omp_set_num_threads(saved_threads);
+                    matmul_bf16_three_ways(y_ref, y, y1, x, n, &w, bias);
                     CHECK_MSG(memcmp(y, y_ref, (size_t)(n * out) * sizeof(float)) == 0,
                               "%s in %lld n %lld out %lld: SIMD != reference", traits->name, (long long)in, (long long)n,
                               (long long)out);
@@ -201,18 +207,12 @@ static int check_near_exact_bf16(const float *y, const float *x, const float *w_
  * for the middle row alone. */
 static void check_amx_shape(mkv_dtype dtype, int64_t in, int64_t n, int64_t out, bool with_bias, unsigned *seed) {
     const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
-    const int saved_threads = omp_get_max_threads();
     test_weights tw = random_weights(dtype, in, out, seed);
     const mkv_tensor w = tw.w;
     float *x = random_floats(n * in, seed, 1.0f), *bias = with_bias ? random_floats(out, seed, 1.0f) : NULL;
     float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
     float *y1 = malloc((size_t)(n * out) * sizeof(float)), *y_row = malloc((size_t)out * sizeof(float));
-    mkv_matmul_bf16_ref(y_ref, x, n, &w, bias);
-    omp_set_num_threads(2);
-    mkv_matmul_bf16(y, x, n, &w, bias);
-    omp_set_num_threads(1);
-    mkv_matmul_bf16(y1, x, n, &w, bias);
-    omp_set_num_threads(saved_threads);
+    matmul_bf16_three_ways(y_ref, y, y1, x, n, &w, bias);
     const int64_t row = n / 2;
     mkv_matmul_bf16(y_row, x + row * in, 1, &w, bias);
     CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
