@@ -47,8 +47,8 @@
 #define AMX_NC 256         /* output columns per work item at most (eight panels)      */
 #define AMX_KC 4096        /* k per pass of a C block held in tiles (its A, B: in L2)  */
 /* packed W of a work item at most: 1 MiB for many rows (reused by each of
- * them), 512 KiB for few (packed, read once: decode steps ran 20% slower
- * with 1 MiB); L2 is 2 MiB */
+ * them), 512 KiB for few (packed, read once: with 1 MiB, bench_gemm bf16
+ * ran its 16- and 64-row calls 8-27% slower); L2 is 2 MiB */
 #define AMX_W_BLOCK_BYTES(rows) ((rows) >= 256 ? (size_t)1 << 20 : (size_t)1 << 19)
 #define AMX_TILE 512       /* bf16 elements of one A tile (16 rows x 32)               */
 
@@ -208,11 +208,12 @@ static int64_t columns_per_item(int64_t out, int64_t k_pad, int64_t rows, int n_
 /* y[rows][cols] = x_tiles . W for the columns [o0, o0 + cols) of one work
  * item and all rows of the chunk: the item's panels of W packed once
  * (w_block, L2), then each 32-row block of x meets every panel in passes of
- * AMX_KC (A and B tiles stream from L2 at the tile unit's full rate; passes
- * of 512 k, an A block kept in L1, ran 1-10% slower). Between passes the C tiles of
- * the row block wait in c_rows (32 x 32 floats per panel, contiguous: in
- * place in y, 16 rows of a tile would touch 16 pages), which then goes to y
- * with the bias. */
+ * AMX_KC. A and B tiles stream from L2, which holds the tile unit to about
+ * 60% of its peak (bench_gemm's loop with loads); passes of 512 k, an A
+ * block kept in L1, still ran 1-10% slower in an experiment build. Between
+ * passes the C tiles of the row block wait in c_rows (32 x 32 floats per
+ * panel, contiguous: in place in y, 16 rows of a tile would touch 16 pages),
+ * which then goes to y with the bias. */
 static void gemm_work_item(const uint16_t *x_tiles, int64_t rows, int64_t k_pad, const mkv_tensor *w,
                            size_t row_bytes, int64_t o0, int64_t cols, const float *bias, float *y, int64_t out,
                            float *w_block, float *c_rows) {
@@ -318,7 +319,7 @@ void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int he
 
 /* ------------------------------------------------ softmax and votes
  * Every probability of the tile path is 2^t, t = s * c - m: s the raw score
- * from the tiles, c = scale * log2(e) (mkv_amx_score_factor), m the row's
+ * from the tiles, c = scale * log2(e) (score_factor), m the row's
  * running max in the same units (the max raw score times c; rounding is
  * monotone, c > 0). One FMA forms t; 2^t = 2^round(t) (scalef) times a
  * degree-5 polynomial for 2^f on f = t - round(t) in [-1/2, 1/2] (within 3
@@ -341,7 +342,7 @@ static inline __m512 exp2_tile(__m512 t) {
     return _mm512_scalef_ps(p, n);
 }
 
-float mkv_amx_score_factor(float scale) { return scale * 1.44269504088896341f; }
+static float score_factor(float scale) { return scale * 1.44269504088896341f; }
 
 /* Interleaves two rows of 16 bf16 (lo, hi of cvtne2ps_pbh(p1, p0)) into 16
  * pair slots (p0[i], p1[i]). */
@@ -386,7 +387,7 @@ static inline __attribute__((always_inline)) void softmax16(int n_keys, float *s
 
 void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
                            int head_dim, bool first, float *p_pairs, int padded_slots) {
-    const __m512 c = _mm512_set1_ps(mkv_amx_score_factor(scale));
+    const __m512 c = _mm512_set1_ps(score_factor(scale));
     for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16)
         softmax16(n_keys, scores, c, lane0, row_max, row_sum, out_t, head_dim, first, true, p_pairs);
     const int used = (n_keys + 1) / 2;
@@ -395,14 +396,14 @@ void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_ma
 
 void mkv_amx_softmax_tile(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
                           int head_dim, bool first) {
-    const __m512 c = _mm512_set1_ps(mkv_amx_score_factor(scale));
+    const __m512 c = _mm512_set1_ps(score_factor(scale));
     for (int lane0 = 0; lane0 < AMX_NR; lane0 += 16)
         softmax16(n_keys, scores, c, lane0, row_max, row_sum, out_t, head_dim, first, false, NULL);
 }
 
 void mkv_amx_vote_tile(int n_keys, const float *scores, float scale, const float *row_max, const float *inv_row_sum,
                        float *key_votes) {
-    const __m512 c = _mm512_set1_ps(mkv_amx_score_factor(scale));
+    const __m512 c = _mm512_set1_ps(score_factor(scale));
     const __m512 max0 = _mm512_loadu_ps(row_max), max1 = _mm512_loadu_ps(row_max + 16);
     const __m512 inv0 = _mm512_loadu_ps(inv_row_sum), inv1 = _mm512_loadu_ps(inv_row_sum + 16);
     for (int j = 0; j < n_keys; j++) {

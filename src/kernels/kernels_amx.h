@@ -33,14 +33,13 @@ void mkv_amx_end(void);
 void mkv_amx_scores(const uint16_t *keys, int64_t key_stride, int n_keys, int head_dim, const float *q_pairs,
                     int64_t q_panel_floats, int n_panels, float *scores, int key_tile, uint16_t *pad, float *stage);
 /* The online softmax of the tile path (kernels_amx.c: P = 2^(s c - m) on
- * the raw scores s, c = mkv_amx_score_factor(scale), the row max m in those
+ * the raw scores s, c = scale * log2(e) as one f32 product, the row max m in those
  * units; every AMX call of attention.c uses these three, never the f32
  * path's softmax, so votes and outputs agree bit for bit). For one query
  * panel: row_max/row_sum updated, out_t rescaled (head_dim columns, 0 for
  * none), and the probabilities written as bf16 pair slots p_pairs[s][i] (s <
  * padded_slots, zero beyond the keys) or as f32 in place of the scores.
  * scores are 64-byte aligned. */
-float mkv_amx_score_factor(float scale);
 void mkv_amx_softmax_pairs(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,
                            int head_dim, bool first, float *p_pairs, int padded_slots);
 void mkv_amx_softmax_tile(int n_keys, float *scores, float scale, float *row_max, float *row_sum, float *out_t,

@@ -28,6 +28,11 @@ static mkv_tensor *add_tensor(mkv_model *m, const char *name, int64_t ne0, int64
     return t;
 }
 
+mkv_model *synthetic_llada_or_dream(int arch, unsigned seed) {
+    return arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, seed)
+                     : synthetic_model(MKV_ARCH_DREAM, 3, 32, 4, 2, 64, 60, seed);
+}
+
 mkv_model *synthetic_model(mkv_arch arch, int n_layers, int d_model, int n_heads, int n_kv_heads, int d_ff, int n_vocab,
                            unsigned seed) {
     mkv_model *m = calloc(1, sizeof *m);

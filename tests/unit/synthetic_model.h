@@ -10,6 +10,9 @@
 mkv_model *synthetic_model(mkv_arch arch, int n_layers, int d_model, int n_heads, int n_kv_heads, int d_ff, int n_vocab,
                            unsigned seed);
 void synthetic_model_free(mkv_model *model);
+/* The cache tests' pair: arch 0 a 3-layer LLaDA (MHA, 4 heads), 1 the same
+ * shape as Dream (GQA, 2 KV heads); d_model 32, d_ff 64, 60 tokens. */
+mkv_model *synthetic_llada_or_dream(int arch, unsigned seed);
 
 /* Logits [n][n_vocab] of every position of `ids` (one full pass, no cache;
  * malloc'ed), or NULL on failure. */

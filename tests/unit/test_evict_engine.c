@@ -59,8 +59,7 @@ static void make_tokens(const mkv_model *m, int32_t *tokens, int n_prompt, int n
 /* SPEC §4: with B >= n_prompt, MaskKV gives exactly the full cache's logits. */
 TEST(evict_engine_exact_when_budget_covers_prompt) {
     for (int arch = 0; arch < 2; arch++) {
-        mkv_model *m = arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, 7)
-                                 : synthetic_model(MKV_ARCH_DREAM, 3, 32, 4, 2, 64, 60, 7);
+        mkv_model *m = synthetic_llada_or_dream(arch, 7);
         int n_prompt = 12, n_total = 20;
         int32_t tokens[20];
         make_tokens(m, tokens, n_prompt, n_total);

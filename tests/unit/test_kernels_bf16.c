@@ -136,6 +136,30 @@ static void matmul_bf16_three_ways(float *y_ref, float *y, float *y1, const floa
     omp_set_num_threads(saved_threads);
 }
 
+/* A matmul case's random input (drawn after its weights), optional bias and
+ * the three outputs of matmul_bf16_three_ways. */
+typedef struct {
+    float *x, *bias, *y_ref, *y, *y1;
+} matmul_buffers;
+
+static matmul_buffers matmul_buffers_alloc(int64_t n, int64_t in, int64_t out, bool with_bias, unsigned *seed) {
+    matmul_buffers b;
+    b.x = random_floats(n * in, seed, 1.0f);
+    b.bias = with_bias ? random_floats(out, seed, 1.0f) : NULL;
+    b.y_ref = malloc((size_t)(n * out) * sizeof(float));
+    b.y = malloc((size_t)(n * out) * sizeof(float));
+    b.y1 = malloc((size_t)(n * out) * sizeof(float));
+    return b;
+}
+
+static void matmul_buffers_free(matmul_buffers *b) {
+    free(b->x);
+    free(b->bias);
+    free(b->y_ref);
+    free(b->y);
+    free(b->y1);
+}
+
 TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
     const mkv_dtype dtypes[] = {MKV_TYPE_BF16, MKV_TYPE_F32, MKV_TYPE_F16, MKV_TYPE_Q8_0, MKV_TYPE_Q4_0, MKV_TYPE_Q4_K};
     const int64_t ins[] = {7, 61, 256, 608};
@@ -156,23 +180,17 @@ TEST(kern_bf16_matmul_simd_equals_reference_all_dtypes) {
                     test_weights tw = random_weights(dtype, in, out, &seed);
                     const mkv_tensor w = tw.w;
                     const float *w_exact = tw.exact;
-                    float *x = random_floats(n * in, &seed, 1.0f), *bias = (a + c) % 2 ? random_floats(out, &seed, 1.0f) : NULL;
-                    float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
-                    float *y1 = malloc((size_t)(n * out) * sizeof(float));
-                    matmul_bf16_three_ways(y_ref, y, y1, x, n, &w, bias);
-                    CHECK_MSG(memcmp(y, y_ref, (size_t)(n * out) * sizeof(float)) == 0,
+                    matmul_buffers b = matmul_buffers_alloc(n, in, out, (a + c) % 2, &seed);
+                    matmul_bf16_three_ways(b.y_ref, b.y, b.y1, b.x, n, &w, b.bias);
+                    CHECK_MSG(memcmp(b.y, b.y_ref, (size_t)(n * out) * sizeof(float)) == 0,
                               "%s in %lld n %lld out %lld: SIMD != reference", traits->name, (long long)in, (long long)n,
                               (long long)out);
-                    CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
-                    if (check_near_exact(y, x, w_exact, n, in, out, bias))
+                    CHECK(memcmp(b.y, b.y1, (size_t)(n * out) * sizeof(float)) == 0);
+                    if (check_near_exact(b.y, b.x, w_exact, n, in, out, b.bias))
                         mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: off the f32 product", traits->name,
                                       (long long)in, (long long)n, (long long)out);
                     free_weights(&tw);
-                    free(x);
-                    free(bias);
-                    free(y_ref);
-                    free(y);
-                    free(y1);
+                    matmul_buffers_free(&b);
                 }
     mkv_kernels_force_isa("auto");
 }
@@ -209,25 +227,20 @@ static void check_amx_shape(mkv_dtype dtype, int64_t in, int64_t n, int64_t out,
     const mkv_dtype_traits *traits = mkv_dtype_info(dtype);
     test_weights tw = random_weights(dtype, in, out, seed);
     const mkv_tensor w = tw.w;
-    float *x = random_floats(n * in, seed, 1.0f), *bias = with_bias ? random_floats(out, seed, 1.0f) : NULL;
-    float *y_ref = malloc((size_t)(n * out) * sizeof(float)), *y = malloc((size_t)(n * out) * sizeof(float));
-    float *y1 = malloc((size_t)(n * out) * sizeof(float)), *y_row = malloc((size_t)out * sizeof(float));
-    matmul_bf16_three_ways(y_ref, y, y1, x, n, &w, bias);
+    matmul_buffers b = matmul_buffers_alloc(n, in, out, with_bias, seed);
+    float *y_row = malloc((size_t)out * sizeof(float));
+    matmul_bf16_three_ways(b.y_ref, b.y, b.y1, b.x, n, &w, b.bias);
     const int64_t row = n / 2;
-    mkv_matmul_bf16(y_row, x + row * in, 1, &w, bias);
-    CHECK(memcmp(y, y1, (size_t)(n * out) * sizeof(float)) == 0);
-    CHECK_MSG(memcmp(y_row, y + row * out, (size_t)out * sizeof(float)) == 0,
+    mkv_matmul_bf16(y_row, b.x + row * in, 1, &w, b.bias);
+    CHECK(memcmp(b.y, b.y1, (size_t)(n * out) * sizeof(float)) == 0);
+    CHECK_MSG(memcmp(y_row, b.y + row * out, (size_t)out * sizeof(float)) == 0,
               "%s in %lld n %lld out %lld: row %lld alone differs", traits->name, (long long)in, (long long)n,
               (long long)out, (long long)row);
-    if (check_near_exact_bf16(y, x, tw.exact, n < 40 ? n : 40, in, out, bias, y_ref))
+    if (check_near_exact_bf16(b.y, b.x, tw.exact, n < 40 ? n : 40, in, out, b.bias, b.y_ref))
         mkv_test_fail(__FILE__, __LINE__, "%s in %lld n %lld out %lld: AMX off the exact bf16 product", traits->name,
                       (long long)in, (long long)n, (long long)out);
     free_weights(&tw);
-    free(x);
-    free(bias);
-    free(y_ref);
-    free(y);
-    free(y1);
+    matmul_buffers_free(&b);
     free(y_row);
 }
 

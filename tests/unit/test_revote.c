@@ -339,8 +339,7 @@ static void random_prompt_then_masks(const mkv_model *m, int32_t *tokens, int n_
 
 TEST(revote_off_or_nothing_evicted_is_bit_identical) {
     for (int arch = 0; arch < 2; arch++) {
-        mkv_model *m = arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, 11)
-                                 : synthetic_model(MKV_ARCH_DREAM, 3, 32, 4, 2, 64, 60, 11);
+        mkv_model *m = synthetic_llada_or_dream(arch, 11);
         REQUIRE(m);
         int n_prompt = 24, n_total = 32, n = 8;
         int32_t tokens[32];
@@ -375,8 +374,7 @@ TEST(revote_off_or_nothing_evicted_is_bit_identical) {
  * one after another (1 thread): the same logits either way, MHA and GQA. */
 TEST(revote_same_for_any_thread_count) {
     for (int arch = 0; arch < 2; arch++) {
-        mkv_model *m = arch == 0 ? synthetic_model(MKV_ARCH_LLADA, 3, 32, 4, 4, 64, 60, 13)
-                                 : synthetic_model(MKV_ARCH_DREAM, 3, 32, 4, 2, 64, 60, 13);
+        mkv_model *m = synthetic_llada_or_dream(arch, 13);
         REQUIRE(m);
         int n_prompt = 24, n_total = 32, n = 8;
         int32_t tokens[32];
