@@ -105,7 +105,36 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loop(long 
     return out[0];
 }
 
-typedef enum { PEAK_AVX2, PEAK_AVX512, PEAK_BF16, PEAK_AMX } peak_kind;
+/* The same TDPBF16PS block with its operands loaded as a GEMM does: 2 A and
+ * 2 B tiles (4 KiB) before every 4 instructions, walking a 128 KiB buffer
+ * (more than L1, in L2). */
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loads_loop(long iterations) {
+    enum { SPAN = 64 * 1024 }; /* bf16 elements: 128 KiB */
+    static uint16_t operands[SPAN] __attribute__((aligned(64)));
+    float out[16 * 16];
+    for (int i = 0; i < SPAN; i++) operands[i] = 0x3380;
+    _tile_loadconfig(&amx_config);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (long i = 0; i < iterations / 16; i++) {
+        const uint16_t *block = operands + (i * 2048) % SPAN;
+        _tile_loadd(4, block, 64);
+        _tile_loadd(5, block + 512, 64);
+        _tile_loadd(6, block + 1024, 64);
+        _tile_loadd(7, block + 1536, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 64);
+    _tile_release();
+    return out[0];
+}
+
+typedef enum { PEAK_AVX2, PEAK_AVX512, PEAK_BF16, PEAK_AMX, PEAK_AMX_LOADS } peak_kind;
 
 static volatile float sink;
 
@@ -117,7 +146,8 @@ static double fma_peak_once(peak_kind kind, int threads) {
     {
 #pragma omp barrier
         double start = mkv_now_seconds();
-        float r = kind == PEAK_AMX      ? amx_loop(iterations)
+        float r = kind == PEAK_AMX_LOADS ? amx_loads_loop(iterations)
+                  : kind == PEAK_AMX    ? amx_loop(iterations)
                   : kind == PEAK_BF16   ? dpbf16_loop(iterations)
                   : kind == PEAK_AVX512 ? fma_loop_avx512(iterations)
                                         : fma_loop_avx2(iterations);
@@ -128,7 +158,7 @@ static double fma_peak_once(peak_kind kind, int threads) {
             if (elapsed > seconds) seconds = elapsed;
         }
     }
-    double flops_per_iteration = kind == PEAK_AMX      ? 4 * 16 * 16 * 32 * 2.0 / 16
+    double flops_per_iteration = kind == PEAK_AMX || kind == PEAK_AMX_LOADS ? 4 * 16 * 16 * 32 * 2.0 / 16
                                  : kind == PEAK_BF16   ? FMA_CHAINS * 16 * 4.0
                                  : kind == PEAK_AVX512 ? FMA_CHAINS * 16 * 2.0
                                                        : FMA_CHAINS_AVX2 * 8 * 2.0;
@@ -233,7 +263,11 @@ int main(int argc, char **argv) {
     printf("kernel path: %s, threads available: %d\n", mkv_kernels_isa(), max_threads);
     printf("\n## machine\n");
     for (int t = 1; t <= max_threads; t++) {
-        if (mkv_cpu_has_amx()) printf("bf16 AMX tile peak, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AMX, t));
+        if (mkv_cpu_has_amx()) {
+            printf("bf16 AMX tile peak, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AMX, t));
+            printf("bf16 AMX tile peak with 4 tile loads per 4 TDPBF16PS (128 KiB), %d thread(s): %7.1f GFLOP/s\n", t,
+                   fma_peak(PEAK_AMX_LOADS, t));
+        }
         if (mkv_cpu_has_bf16_dot())
             printf("bf16 dot peak (vdpbf16ps), %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_BF16, t));
         if (have_avx512) printf("FMA peak avx512, %d thread(s): %7.1f GFLOP/s\n", t, fma_peak(PEAK_AVX512, t));

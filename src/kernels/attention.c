@@ -61,7 +61,7 @@
 
 #define ATTN_Q_PANELS 8    /* query panels per tile: each packed key row is reused 8 * nr times */
 #define ATTN_KEY_ROWS_PER_TILE 8 /* key tile = 8 * mr keys                                  */
-#define ATTN_AMX_KEY_TILE 256    /* AMX: eight 32-key tile blocks (128: 10% slower)        */
+#define ATTN_AMX_KEY_TILE 256    /* AMX: eight 32-key tile blocks (128: 12% slower)        */
 #define ATTN_AMX_MIN_QUERIES 64  /* AMX P.V without prepared values: at least this many queries */
 
 static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
