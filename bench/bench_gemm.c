@@ -81,20 +81,35 @@ static const struct {
     uint8_t rows[16];
 } __attribute__((packed, aligned(64))) amx_config = {1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
 
-__attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loop(long iterations) {
-    static uint16_t operand[16 * 32] __attribute__((aligned(64)));
+/* with_loads: the operands loaded as a GEMM does, 2 A and 2 B tiles (4 KiB)
+ * before every 4 instructions, walking a 128 KiB buffer (more than L1, in
+ * L2); else 4 tiles loaded once. The buffer is written first: never-written
+ * pages all map to one zero page, which stays in L1. */
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) static inline __attribute__((always_inline)) float
+amx_tiles(long iterations, bool with_loads) {
+    enum { SPAN = 64 * 1024 }; /* bf16 elements: 128 KiB */
+    static uint16_t operands[SPAN] __attribute__((aligned(64)));
     float out[16 * 16];
-    for (int i = 0; i < 16 * 32; i++) operand[i] = 0x3380;
+    for (int i = 0; i < SPAN; i++) operands[i] = 0x3380;
     _tile_loadconfig(&amx_config);
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    _tile_loadd(4, operand, 64);
-    _tile_loadd(5, operand, 64);
-    _tile_loadd(6, operand, 64);
-    _tile_loadd(7, operand, 64);
+    if (!with_loads) {
+        _tile_loadd(4, operands, 64);
+        _tile_loadd(5, operands, 64);
+        _tile_loadd(6, operands, 64);
+        _tile_loadd(7, operands, 64);
+    }
     for (long i = 0; i < iterations / 16; i++) {
+        if (with_loads) {
+            const uint16_t *block = operands + (i * 2048) % SPAN;
+            _tile_loadd(4, block, 64);
+            _tile_loadd(5, block + 512, 64);
+            _tile_loadd(6, block + 1024, 64);
+            _tile_loadd(7, block + 1536, 64);
+        }
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
@@ -105,33 +120,12 @@ __attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loop(long 
     return out[0];
 }
 
-/* The same TDPBF16PS block with its operands loaded as a GEMM does: 2 A and
- * 2 B tiles (4 KiB) before every 4 instructions, walking a 128 KiB buffer
- * (more than L1, in L2). */
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loop(long iterations) {
+    return amx_tiles(iterations, false);
+}
+
 __attribute__((target("amx-tile,amx-bf16,avx512f"))) static float amx_loads_loop(long iterations) {
-    enum { SPAN = 64 * 1024 }; /* bf16 elements: 128 KiB */
-    static uint16_t operands[SPAN] __attribute__((aligned(64)));
-    float out[16 * 16];
-    for (int i = 0; i < SPAN; i++) operands[i] = 0x3380;
-    _tile_loadconfig(&amx_config);
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-    for (long i = 0; i < iterations / 16; i++) {
-        const uint16_t *block = operands + (i * 2048) % SPAN;
-        _tile_loadd(4, block, 64);
-        _tile_loadd(5, block + 512, 64);
-        _tile_loadd(6, block + 1024, 64);
-        _tile_loadd(7, block + 1536, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
-    }
-    _tile_stored(0, out, 64);
-    _tile_release();
-    return out[0];
+    return amx_tiles(iterations, true);
 }
 
 typedef enum { PEAK_AVX2, PEAK_AVX512, PEAK_BF16, PEAK_AMX, PEAK_AMX_LOADS } peak_kind;

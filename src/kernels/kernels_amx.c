@@ -209,7 +209,7 @@ static int64_t columns_per_item(int64_t out, int64_t k_pad, int64_t rows, int n_
  * item and all rows of the chunk: the item's panels of W packed once
  * (w_block, L2), then each 32-row block of x meets every panel in passes of
  * AMX_KC. A and B tiles stream from L2, which holds the tile unit to about
- * 60% of its peak (bench_gemm's loop with loads); passes of 512 k, an A
+ * two thirds of its peak (bench_gemm's loop with loads); passes of 512 k, an A
  * block kept in L1, still ran 1-10% slower in an experiment build. Between
  * passes the C tiles of the row block wait in c_rows (32 x 32 floats per
  * panel, contiguous: in place in y, 16 rows of a tile would touch 16 pages),
